@@ -1,0 +1,133 @@
+from flask import redirect, render_template, url_for
+from flask_login import current_user
+from sqlalchemy import func, select
+
+from vendor_portal.audit.models import AuditEntry
+from vendor_portal.auth.models import User
+from vendor_portal.db import utcnow
+from vendor_portal.extensions import db
+from vendor_portal.home import bp
+from vendor_portal.home.tasks import Task, task_provider, tasks_for
+from vendor_portal.security import Role, has_permission
+from vendor_portal.vendors.models import Vendor, VendorContact
+from vendor_portal.vendors.services import tier_counts
+
+
+@bp.get("/")
+def index():
+    if not current_user.is_authenticated:
+        return redirect(url_for("auth.login"))
+    tasks = tasks_for(db.session, current_user)
+    tiers = tier_counts(db.session) if has_permission(current_user, "vendors.list") else None
+    return render_template("home/index.html", tasks=tasks, tiers=tiers)
+
+
+@bp.get("/healthz")
+def health():
+    """Liveness and database check for load balancers; no session, no template."""
+    db.session.execute(select(1))
+    return {"status": "ok"}
+
+
+@task_provider
+def vendor_register_tasks(session, user) -> list[Task]:
+    tasks: list[Task] = []
+    if user.role in (Role.ADMIN, Role.VENDOR_MANAGER):
+        without_lead = session.scalar(
+            select(func.count(Vendor.id)).where(
+                Vendor.archived_at.is_(None),
+                Vendor.tier.in_(("critical", "high")),
+                ~select(VendorContact.id)
+                .where(VendorContact.vendor_id == Vendor.id, VendorContact.is_continuity_lead)
+                .exists(),
+            )
+        )
+        if without_lead:
+            tasks.append(
+                Task(
+                    "Name a continuity lead",
+                    "Critical and high-tier vendors without a business continuity contact.",
+                    url_for("vendors.index", tier=["critical", "high"], sort="tier"),
+                    without_lead,
+                    "warning",
+                )
+            )
+    if user.role in (Role.ADMIN, Role.VENDOR_MANAGER, Role.PROCUREMENT):
+        prospective = session.scalar(
+            select(func.count(Vendor.id)).where(
+                Vendor.archived_at.is_(None), Vendor.status == "prospective"
+            )
+        )
+        if prospective:
+            tasks.append(
+                Task(
+                    "Onboard prospective vendors",
+                    "Vendors planned but not yet active: due diligence comes before any contract.",
+                    url_for("vendors.index", status="prospective"),
+                    prospective,
+                )
+            )
+    if user.role == Role.VENDOR_USER and user.vendor is not None:
+        has_lead = session.scalar(
+            select(func.count(VendorContact.id)).where(
+                VendorContact.vendor_id == user.vendor_id, VendorContact.is_continuity_lead
+            )
+        )
+        tasks.append(
+            Task(
+                "Check your company profile",
+                "Your company details and contacts as we hold them."
+                + (
+                    ""
+                    if has_lead
+                    else " We have no business continuity lead for you yet: "
+                    "tell your account manager."
+                ),
+                url_for("vendors.show", vendor_id=user.vendor_id),
+                None,
+                "primary" if has_lead else "warning",
+            )
+        )
+    return tasks
+
+
+@task_provider
+def account_tasks(session, user) -> list[Task]:
+    if user.role != Role.ADMIN:
+        return []
+    pending = session.scalar(
+        select(func.count(User.id)).where(User.password_hash.is_(None), User.active)
+    )
+    if not pending:
+        return []
+    return [
+        Task(
+            "Follow up invitations",
+            "Users who have not set a password yet.",
+            url_for("admin.users", sort="-last_login_at"),
+            pending,
+            "info",
+        )
+    ]
+
+
+@task_provider
+def audit_tasks(session, user) -> list[Task]:
+    if user.role not in (Role.ADMIN, Role.AUDITOR):
+        return []
+    from datetime import timedelta
+
+    since = utcnow() - timedelta(days=7)
+    recent = session.scalar(
+        select(func.count(AuditEntry.id)).where(AuditEntry.occurred_at >= since)
+    )
+    return [
+        Task(
+            "Review recent changes",
+            "Entries written to the audit log in the last 7 days. "
+            "Verify the hash chain from the audit page.",
+            url_for("audit.index", **{"from": since.date().isoformat()}),
+            recent,
+            "info",
+        )
+    ]

@@ -1,0 +1,132 @@
+"""Vendor rules that need no database: tiers, statuses, LEI and country codes."""
+
+from __future__ import annotations
+
+import string
+from enum import StrEnum
+
+import pycountry
+
+
+class Tier(StrEnum):
+    CRITICAL = "critical"
+    HIGH = "high"
+    MEDIUM = "medium"
+    LOW = "low"
+
+
+class VendorStatus(StrEnum):
+    PROSPECTIVE = "prospective"
+    ACTIVE = "active"
+    OFFBOARDING = "offboarding"
+    OFFBOARDED = "offboarded"
+
+
+TIER_ORDER = {Tier.CRITICAL: 0, Tier.HIGH: 1, Tier.MEDIUM: 2, Tier.LOW: 3}
+_LEI_CHARS = set(string.digits + string.ascii_uppercase)
+
+
+def lei_checksum_ok(lei: str) -> bool:
+    """ISO 17442: 20 alphanumerics whose base-36 digits, read as a number, are 1 mod 97."""
+    if len(lei) != 20 or not set(lei) <= _LEI_CHARS:
+        return False
+    digits = "".join(str(int(ch, 36)) for ch in lei)
+    return int(digits) % 97 == 1
+
+
+def lei_problem(lei: str) -> str | None:
+    if len(lei) != 20:
+        return f"An LEI has 20 characters; this one has {len(lei)}."
+    if not set(lei) <= _LEI_CHARS:
+        return "An LEI has only digits and capital letters."
+    if not lei_checksum_ok(lei):
+        return "The LEI's check digits (the last two) do not match; check for a typing error."
+    return None
+
+
+def lei_with_check_digits(base18: str) -> str:
+    """Complete an 18-character LEI prefix with its ISO 7064 MOD 97-10 check digits."""
+    digits = "".join(str(int(ch, 36)) for ch in base18.upper() + "00")
+    return f"{base18.upper()}{98 - int(digits) % 97:02d}"
+
+
+def country_name(code: str | None) -> str:
+    if not code:
+        return ""
+    country = pycountry.countries.get(alpha_2=code)
+    return country.name if country else code
+
+
+def country_choices() -> list[tuple[str, str]]:
+    return sorted(((c.alpha_2, c.name) for c in pycountry.countries), key=lambda pair: pair[1])
+
+
+def country_problem(code: str) -> str | None:
+    if pycountry.countries.get(alpha_2=code.upper()) is None:
+        return f"{code!r} is not an ISO 3166 two-letter country code."
+    return None
+
+
+def normalise_lei(value: str | None) -> str | None:
+    value = (value or "").strip().upper().replace(" ", "")
+    return value or None
+
+
+FIELD_LIMITS = {"name": 200, "website": 300, "description": 5000, "notes": 5000}
+
+
+def validate_vendor_input(
+    data: dict[str, object], partial: bool = False
+) -> tuple[dict[str, object], dict[str, str]]:
+    """Check vendor fields from any source (API JSON, import rows).
+
+    Returns the clean values and the errors by field name."""
+    clean: dict[str, object] = {}
+    errors: dict[str, str] = {}
+    required = () if partial else ("name", "tier", "country")
+    for key in required:
+        if data.get(key) in (None, ""):
+            errors[key] = "This field is required."
+    for key, value in data.items():
+        if key in errors:
+            continue
+        if value is not None and not isinstance(value, str):
+            errors[key] = "Must be a string."
+            continue
+        text = (value or "").strip()
+        if key == "name":
+            if len(text) > FIELD_LIMITS["name"]:
+                errors[key] = f"At most {FIELD_LIMITS['name']} characters."
+            elif text:
+                clean[key] = text
+        elif key == "tier":
+            if text not in {t.value for t in Tier}:
+                errors[key] = f"Must be one of {', '.join(t.value for t in Tier)}."
+            else:
+                clean[key] = text
+        elif key == "status":
+            if text and text not in {s.value for s in VendorStatus}:
+                errors[key] = f"Must be one of {', '.join(s.value for s in VendorStatus)}."
+            elif text:
+                clean[key] = text
+        elif key == "country":
+            problem = country_problem(text) if text else None
+            if problem:
+                errors[key] = problem
+            elif text:
+                clean[key] = text.upper()
+        elif key == "lei":
+            lei = normalise_lei(text)
+            problem = lei_problem(lei) if lei else None
+            if problem:
+                errors[key] = problem
+            else:
+                clean[key] = lei
+        elif key in ("website", "description", "notes"):
+            if len(text) > FIELD_LIMITS[key]:
+                errors[key] = f"At most {FIELD_LIMITS[key]} characters."
+            else:
+                clean[key] = text or None
+        else:
+            errors[key] = "Unknown field."
+    return clean, errors

@@ -1,0 +1,55 @@
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import ForeignKey, String, Text
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from vendor_portal.db import utcnow
+from vendor_portal.extensions import db
+from vendor_portal.vendors.domain import country_name
+
+
+class Vendor(db.Model):
+    __tablename__ = "vendor"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(200), index=True)
+    lei: Mapped[str | None] = mapped_column(String(20), unique=True)
+    country: Mapped[str] = mapped_column(String(2), index=True)
+    tier: Mapped[str] = mapped_column(String(16), index=True)
+    status: Mapped[str] = mapped_column(String(16), index=True)
+    website: Mapped[str | None] = mapped_column(String(300))
+    description: Mapped[str | None] = mapped_column(Text)
+    notes: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+    archived_at: Mapped[datetime | None] = mapped_column(index=True)
+
+    contacts: Mapped[list[VendorContact]] = relationship(
+        back_populates="vendor", cascade="all, delete-orphan", order_by="VendorContact.name"
+    )
+
+    @property
+    def country_name(self) -> str:
+        return country_name(self.country)
+
+    @property
+    def archived(self) -> bool:
+        return self.archived_at is not None
+
+    def __repr__(self) -> str:
+        return f"<Vendor {self.id} {self.name}>"
+
+
+class VendorContact(db.Model):
+    __tablename__ = "vendor_contact"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    vendor_id: Mapped[int] = mapped_column(ForeignKey("vendor.id", ondelete="CASCADE"), index=True)
+    name: Mapped[str] = mapped_column(String(200))
+    email: Mapped[str] = mapped_column(String(320))
+    phone: Mapped[str | None] = mapped_column(String(50))
+    job_title: Mapped[str | None] = mapped_column(String(200))
+    is_continuity_lead: Mapped[bool] = mapped_column(default=False)
+
+    vendor: Mapped[Vendor] = relationship(back_populates="contacts")
