@@ -17,6 +17,7 @@ import pytest
 import sqlalchemy as sa
 from flask import Flask
 from flask.testing import FlaskClient
+from sqlalchemy.orm import Session
 
 from tests.factories import Builders
 
@@ -125,16 +126,29 @@ def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
 
 @pytest.fixture
 def app(database_url: str, tmp_path: Path) -> Iterator[Flask]:
+    """The app on a fresh database. No app context stays pushed: each request gets its own,
+    as in production (a shared one would share `g`, and with it the signed-in user)."""
     from vendor_portal import create_app
     from vendor_portal.extensions import db
 
     app = create_app(base_config(tmp_path, database_url))
-    with app.app_context():
-        if database_url.startswith("postgresql"):
+    if database_url.startswith("postgresql"):
+        with app.app_context():
             _reset_postgres(app)
-        yield app
-        db.session.remove()
+    yield app
+    with app.app_context():
         db.engine.dispose()
+
+
+@pytest.fixture
+def session(app: Flask) -> Iterator[Session]:
+    """A session of the test's own for building data and checking what was stored."""
+    from vendor_portal.extensions import db
+
+    with app.app_context():
+        engine = db.engine
+    with Session(engine, expire_on_commit=False) as test_session:
+        yield test_session
 
 
 @pytest.fixture
@@ -148,10 +162,8 @@ def runner(app: Flask):
 
 
 @pytest.fixture
-def build(app: Flask) -> Builders:
-    from vendor_portal.extensions import db
-
-    return Builders(db.session)
+def build(session: Session) -> Builders:
+    return Builders(session)
 
 
 class AuthActions:
@@ -185,3 +197,37 @@ def shared_data() -> Path:
     if not SHARED_DATA.is_dir():
         pytest.skip(f"{SHARED_DATA} is absent (public test data lives beside the repository)")
     return SHARED_DATA
+
+
+class Mailbox:
+    """Messages received by the loopback SMTP server."""
+
+    def __init__(self) -> None:
+        self.messages: list = []
+
+    async def handle_DATA(self, server, session, envelope):
+        from email import message_from_bytes
+        from email.policy import default
+
+        self.messages.append(message_from_bytes(envelope.content, policy=default))
+        return "250 Message accepted for delivery"
+
+
+@pytest.fixture
+def smtp_server(app: Flask) -> Iterator[Mailbox]:
+    """A real SMTP server on loopback; the app is configured to send through it."""
+    import socket
+
+    from aiosmtpd.controller import Controller
+
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    mailbox = Mailbox()
+    controller = Controller(mailbox, hostname="127.0.0.1", port=port)
+    controller.start()
+    app.config.update(SMTP_HOST="127.0.0.1", SMTP_PORT=port)
+    try:
+        yield mailbox
+    finally:
+        controller.stop()

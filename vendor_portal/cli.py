@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import click
 from flask import Flask
+from flask.cli import AppGroup
 
 from vendor_portal.audit.services import Actor, set_actor, verify
 from vendor_portal.auth import services as accounts
@@ -78,7 +79,7 @@ def register_cli(app: Flask) -> None:
         for role, email in summary.logins.items():
             click.echo(f"  {role:<15} {email}")
 
-    audit = click.Group("audit", help="The hash-chained audit log.")
+    audit = AppGroup("audit", help="The hash-chained audit log.")
 
     @audit.command("verify")
     def audit_verify() -> None:

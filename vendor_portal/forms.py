@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from flask_wtf import FlaskForm
-from wtforms import Field
+from wtforms import Field, SelectChoice
 from wtforms.validators import ValidationError
 
 
@@ -39,3 +39,8 @@ def blank_to_none(value: Any) -> Any:
 
 class ConfirmForm(FlaskForm):
     """An empty form: a POST button with CSRF protection."""
+
+
+def choices(pairs: Any) -> list[SelectChoice]:
+    """(value, label) pairs as WTForms select choices."""
+    return [SelectChoice(str(value), label) for value, label in pairs]

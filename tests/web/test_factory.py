@@ -13,7 +13,9 @@ def test_config_from_prefixed_environment(monkeypatch, tmp_path):
 
 
 def test_testing_flag(tmp_path):
-    assert not create_app({"DATABASE_URL": f"sqlite:///{tmp_path}/a.db", "SECRET_KEY": "x" * 40}).testing
+    assert not create_app(
+        {"DATABASE_URL": f"sqlite:///{tmp_path}/a.db", "SECRET_KEY": "x" * 40}
+    ).testing
     assert create_app(
         {"TESTING": True, "DATABASE_URL": f"sqlite:///{tmp_path}/b.db", "SECRET_KEY": "x" * 40}
     ).testing

@@ -3,12 +3,12 @@ from wtforms import BooleanField, EmailField, PasswordField, SelectField, String
 from wtforms.validators import DataRequired, Email, Length, Optional, ValidationError
 
 from vendor_portal.auth.domain import password_problems
-from vendor_portal.forms import strip_filter
+from vendor_portal.forms import choices, strip_filter
 from vendor_portal.security import ROLE_LABELS, Role
 
 
-def _role_choices() -> list[tuple[str, str]]:
-    return [(role.value, ROLE_LABELS[role]) for role in Role]
+def _role_choices() -> list:
+    return choices((role.value, ROLE_LABELS[role]) for role in Role)
 
 
 class _RoleVendorFields(FlaskForm):
@@ -17,7 +17,6 @@ class _RoleVendorFields(FlaskForm):
         "Vendor",
         description="Required for vendor users: the company whose data they may see.",
         coerce=lambda v: int(v) if v not in (None, "", "None") else None,
-        validators=[Optional()],
     )
 
     def validate_vendor_id(self, field) -> None:

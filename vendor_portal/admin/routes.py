@@ -1,3 +1,5 @@
+import smtplib
+
 from flask import current_app, flash, redirect, render_template, request, url_for
 from flask_login import current_user
 from sqlalchemy import func, or_, select
@@ -7,7 +9,7 @@ from vendor_portal.admin.forms import UserCreateForm, UserEditForm
 from vendor_portal.auth import services as accounts
 from vendor_portal.auth.models import User
 from vendor_portal.extensions import db
-from vendor_portal.forms import ConfirmForm
+from vendor_portal.forms import ConfirmForm, choices
 from vendor_portal.mail import send
 from vendor_portal.security import Role, get_scoped_or_404, permission_required
 from vendor_portal.tables import (
@@ -34,14 +36,15 @@ USER_TABLE = Table(
 )
 
 
-def _vendor_choices() -> list[tuple[str, str]]:
+def _vendor_choices() -> list:
     rows = db.session.execute(
         select(Vendor.id, Vendor.name).where(Vendor.archived_at.is_(None)).order_by(Vendor.name)
     )
-    return [("", "— none —")] + [(str(vid), name) for vid, name in rows]
+    return choices([("", "— none —"), *rows])
 
 
-def send_invitation(user: User) -> bool:
+def send_invitation(user: User) -> str:
+    """Email an invitation link; "sent", "logged" (no SMTP configured) or "failed"."""
     token = accounts.invite_token(current_app.config["SECRET_KEY"], user)
     link = current_app.config["BASE_URL"].rstrip("/") + url_for("auth.accept_invite", token=token)
     days = current_app.config["INVITE_MAX_AGE_DAYS"]
@@ -52,7 +55,35 @@ def send_invitation(user: User) -> bool:
         "If you did not expect this, ignore this message.\n"
     )
     accounts.mark_invited(db.session, user)
-    return send(current_app.config, [user.email], "Your Vendor Portal invitation", text)
+    try:
+        return (
+            "sent"
+            if send(current_app.config, [user.email], "Your Vendor Portal invitation", text)
+            else "logged"
+        )
+    except (OSError, smtplib.SMTPException) as exc:
+        current_app.logger.warning("Invitation to %s not sent: %s", user.email, exc)
+        return "failed"
+
+
+INVITE_MESSAGES = {
+    "sent": ("Invitation sent to {email}.", "success"),
+    "logged": (
+        "Email is not configured, so the invitation for {email} was written to the server log; "
+        "use “Copy invitation link” to pass it on.",
+        "warning",
+    ),
+    "failed": (
+        "The mail server did not accept the invitation for {email}; try “Send invitation again” "
+        "later or use “Copy invitation link”.",
+        "danger",
+    ),
+}
+
+
+def flash_invite(outcome: str, email: str) -> None:
+    message, category = INVITE_MESSAGES[outcome]
+    flash(message.format(email=email), category)
 
 
 @bp.get("/users")
@@ -105,18 +136,11 @@ def create_user():
         except accounts.AccountError as exc:
             form.email.errors.append(str(exc))
         else:
-            sent = None
-            if not form.password.data:
-                sent = send_invitation(user)
+            outcome = None if form.password.data else send_invitation(user)
             db.session.commit()
-            if sent is False:
-                flash(
-                    f"User {user.email} created. Email is not configured, so the invitation was "
-                    "written to the server log instead; use “Copy invitation link” to pass it on.",
-                    "warning",
-                )
-            else:
-                flash(f"User {user.email} created{' and invited' if sent else ''}.", "success")
+            flash(f"User {user.email} created.", "success")
+            if outcome:
+                flash_invite(outcome, user.email)
             return redirect(url_for("admin.edit_user", user_id=user.id))
     return render_template("admin/user_form.html", form=form, user=None)
 
@@ -167,12 +191,7 @@ def resend_invite(user_id: int):
         if user.password_hash is not None:
             flash(f"{user.email} has already set a password.", "info")
         else:
-            sent = send_invitation(user)
+            outcome = send_invitation(user)
             db.session.commit()
-            flash(
-                f"Invitation sent to {user.email}."
-                if sent
-                else "Email is not configured; the invitation was logged.",
-                "success" if sent else "warning",
-            )
+            flash_invite(outcome, user.email)
     return redirect(url_for("admin.edit_user", user_id=user.id))

@@ -2,7 +2,7 @@ from flask_wtf import FlaskForm
 from wtforms import BooleanField, EmailField, SelectField, StringField, TextAreaField, URLField
 from wtforms.validators import URL, DataRequired, Email, Length, Optional
 
-from vendor_portal.forms import DomainCheck, blank_to_none, strip_filter
+from vendor_portal.forms import DomainCheck, blank_to_none, choices, strip_filter
 from vendor_portal.vendors.domain import (
     Tier,
     VendorStatus,
@@ -23,10 +23,12 @@ class VendorForm(FlaskForm):
     country = SelectField("Country", validators=[DataRequired()])
     tier = SelectField(
         "Tier",
-        choices=[(t.value, t.value.capitalize()) for t in Tier],
+        choices=choices((t.value, t.value.capitalize()) for t in Tier),
         description="Criticality of the vendor to the organisation.",
     )
-    status = SelectField("Status", choices=[(s.value, s.value.capitalize()) for s in VendorStatus])
+    status = SelectField(
+        "Status", choices=choices((s.value, s.value.capitalize()) for s in VendorStatus)
+    )
     website = URLField(
         "Website", validators=[Optional(), URL(), Length(max=300)], filters=[blank_to_none]
     )
@@ -39,7 +41,7 @@ class VendorForm(FlaskForm):
 
     def __init__(self, *args, **kwargs) -> None:
         super().__init__(*args, **kwargs)
-        self.country.choices = [("", "Choose a country…"), *country_choices()]
+        self.country.choices = choices([("", "Choose a country…"), *country_choices()])
 
     def values(self) -> dict[str, object]:
         return {
