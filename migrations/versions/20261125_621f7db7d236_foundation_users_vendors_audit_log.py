@@ -98,7 +98,6 @@ def upgrade():
     sa.Column('invited_at', sa.DateTime(timezone=True), nullable=True),
     sa.Column('password_changed_at', sa.DateTime(timezone=True), nullable=True),
     sa.Column('last_login_at', sa.DateTime(timezone=True), nullable=True),
-    sa.Column('last_seen_at', sa.DateTime(timezone=True), nullable=True),
     sa.Column('session_version', sa.Integer(), nullable=False),
     sa.ForeignKeyConstraint(['vendor_id'], ['vendor.id'], name=op.f('fk_user_vendor_id_vendor')),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_user')),

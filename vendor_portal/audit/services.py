@@ -10,7 +10,7 @@ request.
 from __future__ import annotations
 
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import closing, contextmanager
 from contextvars import ContextVar
 from dataclasses import dataclass
 from typing import Any
@@ -243,22 +243,26 @@ def ensure_head(session: Session) -> None:
 
 def _stored_entries(session: Session) -> Iterator[StoredEntry]:
     stmt = select(AuditEntry).order_by(AuditEntry.seq).execution_options(yield_per=1000)
-    for entry in session.scalars(stmt):
-        yield StoredEntry(
-            fields=ChainFields(
-                seq=entry.seq,
-                occurred_at=entry.occurred_at.isoformat(),
-                actor_id=entry.actor_id,
-                actor=entry.actor,
-                action=entry.action,
-                entity_type=entry.entity_type,
-                entity_id=entry.entity_id,
-                before=entry.before,
-                after=entry.after,
-            ),
-            prev_hash=entry.prev_hash,
-            hash=entry.hash,
-        )
+    result = session.scalars(stmt)
+    try:
+        for entry in result:
+            yield StoredEntry(
+                fields=ChainFields(
+                    seq=entry.seq,
+                    occurred_at=entry.occurred_at.isoformat(),
+                    actor_id=entry.actor_id,
+                    actor=entry.actor,
+                    action=entry.action,
+                    entity_type=entry.entity_type,
+                    entity_id=entry.entity_id,
+                    before=entry.before,
+                    after=entry.after,
+                ),
+                prev_hash=entry.prev_hash,
+                hash=entry.hash,
+            )
+    finally:
+        result.close()  # verification may stop early; free the server-side cursor now
 
 
 def verify(session: Session) -> tuple[int, ChainBreak | None]:
@@ -273,5 +277,6 @@ def verify(session: Session) -> tuple[int, ChainBreak | None]:
             count += 1
             yield entry
 
-    result = verify_chain(counted(), head_seq, head_hash)
+    with closing(counted()) as entries:
+        result = verify_chain(entries, head_seq, head_hash)
     return count, result

@@ -18,7 +18,6 @@ if TYPE_CHECKING:
 class User(UserMixin, db.Model):
     __tablename__ = "user"
     __audit_redact__ = ("password_hash",)
-    __audit_ignore__ = ("last_seen_at",)
 
     id: Mapped[int] = mapped_column(primary_key=True)
     email: Mapped[str] = mapped_column(String(320), unique=True)
@@ -31,7 +30,6 @@ class User(UserMixin, db.Model):
     invited_at: Mapped[datetime | None]
     password_changed_at: Mapped[datetime | None]
     last_login_at: Mapped[datetime | None]
-    last_seen_at: Mapped[datetime | None]
     # Bumped when the password changes or the user is deactivated: signs out other sessions.
     session_version: Mapped[int] = mapped_column(default=1)
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import string
 from enum import StrEnum
+from functools import cache
 
 import pycountry
 
@@ -57,8 +58,11 @@ def country_name(code: str | None) -> str:
     return country.name if country else code
 
 
-def country_choices() -> list[tuple[str, str]]:
-    return sorted(((c.alpha_2, c.name) for c in pycountry.countries), key=lambda pair: pair[1])
+@cache
+def country_choices() -> tuple[tuple[str, str], ...]:
+    return tuple(
+        sorted(((c.alpha_2, c.name) for c in pycountry.countries), key=lambda pair: pair[1])
+    )
 
 
 def country_problem(code: str) -> str | None:
