@@ -12,11 +12,11 @@ from enum import StrEnum
 from functools import wraps
 from typing import TYPE_CHECKING, Any, TypeVar
 
-from flask import Flask, Response, abort, g, redirect, request, url_for
+from flask import Flask, Response, abort, g, request
 from flask_login import current_user
 from sqlalchemy import Select
 
-from vendor_portal.extensions import db
+from vendor_portal.extensions import db, login_manager
 
 if TYPE_CHECKING:
     from vendor_portal.auth.models import User
@@ -74,7 +74,7 @@ def permission_required(permission: str) -> Callable[[Callable[..., Any]], Calla
         @wraps(view)
         def wrapped(*args: Any, **kwargs: Any) -> Any:
             if not current_user.is_authenticated:
-                return redirect(url_for("auth.login", next=request.full_path.rstrip("?")))
+                return login_manager.unauthorized()  # flashes "please sign in", keeps `next`
             if not has_permission(current_user, permission):
                 abort(403)
             return view(*args, **kwargs)

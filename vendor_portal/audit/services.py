@@ -88,10 +88,11 @@ def _entity_type(obj: object) -> str:
 
 
 def _entity_id(obj: object) -> str | None:
-    identity = inspect(obj).identity
-    if not identity:
+    # After the INSERT but before the flush completes, new rows have their key but no identity yet.
+    key = inspect(obj).mapper.primary_key_from_instance(obj)
+    if any(part is None for part in key):
         return None
-    return "/".join(str(part) for part in identity)
+    return "/".join(str(part) for part in key)
 
 
 def _value(obj: object, key: str, value: Any) -> Any:

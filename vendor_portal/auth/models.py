@@ -18,6 +18,7 @@ if TYPE_CHECKING:
 class User(UserMixin, db.Model):
     __tablename__ = "user"
     __audit_redact__ = ("password_hash",)
+    __audit_ignore__ = ("last_login_at",)  # the auth.login event records each sign-in
 
     id: Mapped[int] = mapped_column(primary_key=True)
     email: Mapped[str] = mapped_column(String(320), unique=True)

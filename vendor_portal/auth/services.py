@@ -10,7 +10,7 @@ from datetime import datetime, timedelta
 from sqlalchemy import delete, func, select
 from sqlalchemy.orm import Session
 
-from vendor_portal.audit.services import record_event
+from vendor_portal.audit.services import Actor, acting_as, current_actor, record_event
 from vendor_portal.auth import passwords
 from vendor_portal.auth.domain import ThrottlePolicy, locked_until, minutes_left, password_problems
 from vendor_portal.auth.models import ApiToken, LoginFailure, User
@@ -135,8 +135,9 @@ def sign_in(
         if passwords.needs_rehash(user.password_hash or ""):
             user.password_hash = passwords.hash_password(password)
         user.last_login_at = now
-        session.flush()
-        record_event(session, "auth.login", "user", user.id)
+        with acting_as(Actor(user.id, user.email, current_actor().address)):
+            session.flush()
+            record_event(session, "auth.login", "user", user.id)
         return SignInResult(user)
 
     if user is not None and user.active:

@@ -116,3 +116,15 @@ def test_failed_sign_in_is_audited_without_the_password(client, build, session):
     [entry] = _entries(session, action="auth.login_failed")
     assert entry.after == {"email": user.email}
     assert "guess-123" not in str(entry.after)
+
+
+def test_created_rows_name_their_id_and_sign_ins_name_the_user(client, build, session):
+    user = build.user()
+    client.post("/auth/login", data={"email": user.email, "password": "correct horse battery"})
+    client.post(
+        "/vendors/new", data={"name": "Acme", "country": "DE", "tier": "low", "status": "active"}
+    )
+    [login] = _entries(session, action="auth.login")
+    assert (login.actor, login.actor_id, login.entity_id) == (user.email, user.id, str(user.id))
+    [created] = _entries(session, entity_type="vendor", action="create")
+    assert created.entity_id == str(created.after["id"])

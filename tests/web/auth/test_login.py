@@ -1,3 +1,5 @@
+from urllib.parse import parse_qs, urlsplit
+
 from sqlalchemy import func, select
 
 from vendor_portal.audit.models import AuditEntry
@@ -105,9 +107,12 @@ def test_next_parameter_only_redirects_within_the_site(client, build):
 
 
 def test_protected_page_redirects_anonymous_users_to_login(client):
-    response = client.get("/vendors/")
+    response = client.get("/vendors/?tier=high")
     assert response.status_code == 302
-    assert response.headers["Location"].startswith("/auth/login?next=/vendors/")
+    location = urlsplit(response.headers["Location"])
+    assert location.path == "/auth/login"
+    assert parse_qs(location.query)["next"] == ["/vendors/?tier=high"]
+    assert "Please sign in to continue." in client.get(response.headers["Location"]).text
 
 
 def test_logout_ends_the_session(client, auth):

@@ -1,0 +1,1 @@
+"""Browser tests (Playwright, Chromium) against a live server; marked e2e."""
