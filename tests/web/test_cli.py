@@ -74,11 +74,11 @@ def test_create_token_for_unknown_user_fails_clearly(runner):
 def test_seed_demo_is_idempotent_and_prints_logins(runner, session):
     first = runner.invoke(args=["seed-demo"])
     assert first.exit_code == 0, first.output
-    assert "40 vendors and 6 users added" in first.output
+    assert "40 vendors, 18 vendor services and 6 users added" in first.output
     for role in ("admin", "vendor_manager", "procurement", "auditor", "vendor_user"):
         assert role in first.output
     second = runner.invoke(args=["seed-demo"])
-    assert "0 vendors and 0 users added" in second.output
+    assert "0 vendors, 0 vendor services and 0 users added" in second.output
     assert session.scalar(select(func.count(Vendor.id))) == 40
     tiers = set(session.scalars(select(Vendor.tier).distinct()))
     assert tiers == {"critical", "high", "medium", "low"}

@@ -13,9 +13,10 @@ from sqlalchemy.orm import Session
 
 from vendor_portal.auth import services as accounts
 from vendor_portal.auth.models import User
+from vendor_portal.db import utcnow
 from vendor_portal.security import Role
 from vendor_portal.vendors.domain import lei_with_check_digits
-from vendor_portal.vendors.models import Vendor, VendorContact
+from vendor_portal.vendors.models import Vendor, VendorContact, VendorService
 
 DEMO_PASSWORD = "resilience-demo-2026"  # noqa: S105 (demo data, printed on purpose)
 
@@ -189,6 +190,42 @@ VENDORS: list[tuple[str, str, str, str, str]] = [
     ("Cedar Catering", "GB", "low", "active", "Staff catering at head office."),
 ]
 
+# vendor -> services: name, type, hosting countries, cloud regions, attested RTO h, RPO h
+SERVICES: dict[str, list[tuple[str, str, list[str], list[str], float | None, float | None]]] = {
+    "Nimbus Cloud Services": [
+        ("Nimbus IaaS eu-west", "cloud_iaas", ["IE"], ["eu-west-1"], 4, 0.25),
+        ("Nimbus managed PostgreSQL", "cloud_iaas", ["IE"], ["eu-west-1"], 2, 0.1),
+    ],
+    "Stratus Compute GmbH": [
+        ("Stratus Kubernetes Frankfurt", "cloud_iaas", ["DE"], ["eu-central-fra"], 8, 1)
+    ],
+    "Ledgerline Payments": [("Card acquiring gateway", "saas", ["NL", "IE"], ["eu-west-1"], 2, 0)],
+    "ClearPath Clearing": [("Clearing connectivity", "business_process", ["BE"], [], 4, 0)],
+    "NorthGrid Data Centres": [("Stockholm colocation", "data_centre", ["SE"], [], 1, None)],
+    "Meridian Telecom": [
+        ("MPLS WAN", "network", ["GB", "IE", "NL"], [], 4, None),
+        ("Internet transit", "network", ["GB"], [], 8, None),
+    ],
+    "Atlas Identity": [
+        ("Workforce SSO and MFA", "saas", ["US", "IE"], ["us-east-1", "eu-west-1"], 1, 0.5)
+    ],
+    "PayrollPro Services": [("Payroll SaaS", "saas", ["GB"], [], 24, 4)],
+    "Keystone Core Banking": [("Core banking support", "software_support", ["CH"], [], 12, 1)],
+    "BlueRiver Contact Centre": [
+        ("Customer contact centre", "business_process", ["PT"], [], 24, None)
+    ],
+    "Quantum Backup Systems": [("Immutable off-site backup", "cloud_iaas", ["DE"], [], 48, 24)],
+    "Sentinel Security Operations": [
+        ("24x7 managed detection and response", "professional_services", ["PL"], [], 4, None)
+    ],
+    "Aurora Messaging": [("Customer SMS alerts", "saas", ["DK"], ["europe-north1"], 6, 1)],
+    "Delta Card Manufacturing": [("Card personalisation", "logistics", ["IT"], [], 72, None)],
+    "Equinox Market Data": [("Real-time market data feed", "saas", ["GB"], ["europe-west2"], 1, 0)],
+    "Banyan Outsourcing": [
+        ("Reconciliations and KYC checks", "business_process", ["IN"], [], 48, 24)
+    ],
+}
+
 FIRST = [
     "Anna",
     "Ben",
@@ -255,11 +292,15 @@ def demo_lei(name: str) -> str:
 @dataclass
 class SeedSummary:
     vendors_created: int = 0
+    services_created: int = 0
     users_created: int = 0
     logins: dict[str, str] = field(default_factory=dict)
 
     def describe(self) -> str:
-        return f"Demo data: {self.vendors_created} vendors and {self.users_created} users added."
+        return (
+            f"Demo data: {self.vendors_created} vendors, {self.services_created} vendor services "
+            f"and {self.users_created} users added."
+        )
 
 
 def _contacts(index: int, vendor_name: str) -> list[VendorContact]:
@@ -302,6 +343,28 @@ def seed(session: Session) -> SeedSummary:
         session.add(vendor)
         vendors[name] = vendor
         summary.vendors_created += 1
+    session.flush()
+
+    have_services = set(session.scalars(select(VendorService.vendor_id).distinct()))
+    for vendor_name, rows in SERVICES.items():
+        vendor = vendors.get(vendor_name)
+        if vendor is None or vendor.id in have_services:
+            continue
+        for name, service_type, countries, regions, rto, rpo in rows:
+            session.add(
+                VendorService(
+                    vendor=vendor,
+                    name=name,
+                    service_type=service_type,
+                    hosting_countries=countries,
+                    cloud_regions=regions,
+                    attested_rto_hours=rto,
+                    attested_rpo_hours=rpo,
+                    attestation_source="demo data",
+                    attested_at=utcnow(),
+                )
+            )
+            summary.services_created += 1
     session.flush()
 
     people = [

@@ -134,3 +134,121 @@ def validate_vendor_input(
         else:
             errors[key] = "Unknown field."
     return clean, errors
+
+
+class ServiceType(StrEnum):
+    CLOUD_IAAS = "cloud_iaas"
+    SAAS = "saas"
+    NETWORK = "network"
+    DATA_CENTRE = "data_centre"
+    HARDWARE = "hardware"
+    SOFTWARE_SUPPORT = "software_support"
+    BUSINESS_PROCESS = "business_process"
+    LOGISTICS = "logistics"
+    PROFESSIONAL_SERVICES = "professional_services"
+    OTHER = "other"
+
+    @property
+    def label(self) -> str:
+        return SERVICE_TYPE_LABELS[self]
+
+
+SERVICE_TYPE_LABELS = {
+    ServiceType.CLOUD_IAAS: "Cloud hosting / IaaS",
+    ServiceType.SAAS: "SaaS application",
+    ServiceType.NETWORK: "Network / telecom",
+    ServiceType.DATA_CENTRE: "Data centre / colocation",
+    ServiceType.HARDWARE: "Hardware supply and support",
+    ServiceType.SOFTWARE_SUPPORT: "Software licence and support",
+    ServiceType.BUSINESS_PROCESS: "Business process outsourcing",
+    ServiceType.LOGISTICS: "Logistics",
+    ServiceType.PROFESSIONAL_SERVICES: "Professional services",
+    ServiceType.OTHER: "Other",
+}
+MAX_RECOVERY_HOURS = 24 * 365
+
+
+def _hours(value: object, key: str, errors: dict[str, str]) -> float | None:
+    if value is None or value == "":
+        return None
+    if isinstance(value, bool) or not isinstance(value, int | float | str):
+        errors[key] = "Must be a number of hours."
+        return None
+    try:
+        hours = float(value)
+    except ValueError:
+        errors[key] = "Must be a number of hours."
+        return None
+    if not 0 <= hours <= MAX_RECOVERY_HOURS:
+        errors[key] = f"Must be between 0 and {MAX_RECOVERY_HOURS} hours."
+        return None
+    return hours
+
+
+def parse_code_list(value: object) -> list[str]:
+    """A list of codes from a JSON list or a comma/space separated string."""
+    if value is None:
+        return []
+    if isinstance(value, str):
+        parts = value.replace(";", ",").replace(" ", ",").split(",")
+    elif isinstance(value, list):
+        parts = [str(v) for v in value]
+    else:
+        raise ValueError("Must be a list.")
+    return [p.strip() for p in parts if p.strip()]
+
+
+def validate_service_input(
+    data: dict[str, object], partial: bool = False
+) -> tuple[dict[str, object], dict[str, str]]:
+    """Check vendor-service fields from any source; (clean values, errors by field)."""
+    clean: dict[str, object] = {}
+    errors: dict[str, str] = {}
+    if not partial and not data.get("name"):
+        errors["name"] = "This field is required."
+    for key, value in data.items():
+        if key in errors:
+            continue
+        if key == "name":
+            if not isinstance(value, str) or not value.strip() or len(value.strip()) > 200:
+                errors[key] = "A name of 1 to 200 characters is required."
+            else:
+                clean[key] = value.strip()
+        elif key == "service_type":
+            if value not in {t.value for t in ServiceType}:
+                errors[key] = f"Must be one of {', '.join(t.value for t in ServiceType)}."
+            else:
+                clean[key] = value
+        elif key == "description":
+            if value is not None and (not isinstance(value, str) or len(value) > 5000):
+                errors[key] = "At most 5000 characters of text."
+            else:
+                clean[key] = (value or "").strip() or None
+        elif key in ("attested_rto_hours", "attested_rpo_hours"):
+            clean[key] = _hours(value, key, errors)
+        elif key == "hosting_countries":
+            try:
+                codes = [c.upper() for c in parse_code_list(value)]
+            except ValueError as exc:
+                errors[key] = str(exc)
+                continue
+            bad = [c for c in codes if country_problem(c)]
+            if bad:
+                errors[key] = f"Not ISO 3166 two-letter country codes: {', '.join(bad)}."
+            else:
+                clean[key] = sorted(set(codes))
+        elif key == "cloud_regions":
+            try:
+                regions = parse_code_list(value)
+            except ValueError as exc:
+                errors[key] = str(exc)
+                continue
+            if any(len(r) > 64 for r in regions):
+                errors[key] = "Region names have at most 64 characters."
+            else:
+                clean[key] = sorted(set(regions))
+        else:
+            errors[key] = "Unknown field."
+    if not partial:
+        clean.setdefault("service_type", ServiceType.OTHER.value)
+    return clean, errors

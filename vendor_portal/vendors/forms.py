@@ -1,14 +1,26 @@
 from flask_wtf import FlaskForm
-from wtforms import BooleanField, EmailField, SelectField, StringField, TextAreaField, URLField
-from wtforms.validators import URL, DataRequired, Email, Length, Optional
+from wtforms import (
+    BooleanField,
+    DecimalField,
+    EmailField,
+    SelectField,
+    StringField,
+    TextAreaField,
+    URLField,
+)
+from wtforms.validators import URL, DataRequired, Email, Length, NumberRange, Optional
 
 from vendor_portal.forms import DomainCheck, blank_to_none, choices, strip_filter
 from vendor_portal.vendors.domain import (
+    MAX_RECOVERY_HOURS,
+    ServiceType,
     Tier,
     VendorStatus,
     country_choices,
+    country_problem,
     lei_problem,
     normalise_lei,
+    parse_code_list,
 )
 
 
@@ -75,3 +87,54 @@ class ContactForm(FlaskForm):
             "job_title": self.job_title.data,
             "is_continuity_lead": self.is_continuity_lead.data,
         }
+
+
+class ServiceForm(FlaskForm):
+    name = StringField(
+        "Service name", validators=[DataRequired(), Length(max=200)], filters=[strip_filter]
+    )
+    service_type = SelectField("Type", choices=choices((t.value, t.label) for t in ServiceType))
+    description = TextAreaField(
+        "Description", validators=[Optional(), Length(max=5000)], filters=[blank_to_none]
+    )
+    hosting_countries = StringField(
+        "Hosting countries",
+        description="ISO two-letter codes, separated by commas (e.g. IE, DE).",
+        validators=[Optional(), DomainCheck(lambda v: _codes_problem(v))],
+    )
+    cloud_regions = StringField(
+        "Cloud regions",
+        description="e.g. eu-west-1, europe-west4",
+        validators=[Optional(), Length(max=1000)],
+    )
+    attested_rto_hours = DecimalField(
+        "Attested RTO (hours)",
+        description="Recovery time objective the vendor commits to.",
+        validators=[Optional(), NumberRange(min=0, max=MAX_RECOVERY_HOURS)],
+    )
+    attested_rpo_hours = DecimalField(
+        "Attested RPO (hours)",
+        description="Maximum data loss the vendor commits to.",
+        validators=[Optional(), NumberRange(min=0, max=MAX_RECOVERY_HOURS)],
+    )
+
+    def values(self) -> dict[str, object]:
+        def hours(value):
+            return None if value is None else float(value)
+
+        return {
+            "name": self.name.data,
+            "service_type": self.service_type.data,
+            "description": self.description.data,
+            "hosting_countries": sorted(
+                {c.upper() for c in parse_code_list(self.hosting_countries.data or "")}
+            ),
+            "cloud_regions": sorted(set(parse_code_list(self.cloud_regions.data or ""))),
+            "attested_rto_hours": hours(self.attested_rto_hours.data),
+            "attested_rpo_hours": hours(self.attested_rpo_hours.data),
+        }
+
+
+def _codes_problem(value: str) -> str | None:
+    bad = [c for c in parse_code_list(value) if country_problem(c.upper())]
+    return f"Not ISO 3166 two-letter country codes: {', '.join(bad)}." if bad else None

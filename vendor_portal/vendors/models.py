@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import ForeignKey, String, Text
+from sqlalchemy import JSON, ForeignKey, String, Text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from vendor_portal.db import utcnow
@@ -27,6 +27,9 @@ class Vendor(db.Model):
 
     contacts: Mapped[list[VendorContact]] = relationship(
         back_populates="vendor", cascade="all, delete-orphan", order_by="VendorContact.name"
+    )
+    services: Mapped[list[VendorService]] = relationship(
+        back_populates="vendor", order_by="VendorService.name"
     )
 
     @property
@@ -53,3 +56,33 @@ class VendorContact(db.Model):
     is_continuity_lead: Mapped[bool] = mapped_column(default=False)
 
     vendor: Mapped[Vendor] = relationship(back_populates="contacts")
+
+
+class VendorService(db.Model):
+    """What a vendor delivers, with the recovery objectives the vendor attests to."""
+
+    __tablename__ = "vendor_service"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    vendor_id: Mapped[int] = mapped_column(ForeignKey("vendor.id"), index=True)
+    name: Mapped[str] = mapped_column(String(200))
+    service_type: Mapped[str] = mapped_column(String(32), default="other")
+    description: Mapped[str | None] = mapped_column(Text)
+    hosting_countries: Mapped[list[str]] = mapped_column(JSON, default=list)
+    cloud_regions: Mapped[list[str]] = mapped_column(JSON, default=list)
+    attested_rto_hours: Mapped[float | None]
+    attested_rpo_hours: Mapped[float | None]
+    # Where the attested values came from ("manual", "questionnaire 12", ...) and when.
+    attestation_source: Mapped[str | None] = mapped_column(String(200))
+    attested_at: Mapped[datetime | None]
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+    archived_at: Mapped[datetime | None]
+
+    vendor: Mapped[Vendor] = relationship(back_populates="services")
+
+    @property
+    def service_type_label(self) -> str:
+        from vendor_portal.vendors.domain import ServiceType
+
+        return ServiceType(self.service_type).label

@@ -1,14 +1,15 @@
 from flask import abort, current_app, flash, redirect, render_template, request, url_for
 from flask_login import current_user
 
+from vendor_portal.db import utcnow
 from vendor_portal.extensions import db
 from vendor_portal.forms import ConfirmForm
 from vendor_portal.security import get_scoped_or_404, has_permission, permission_required
 from vendor_portal.tables import BadTableRequest, export_response, paginate, parse_page_args
 from vendor_portal.vendors import bp, services
 from vendor_portal.vendors.domain import Tier, VendorStatus, country_choices
-from vendor_portal.vendors.forms import ContactForm, VendorForm
-from vendor_portal.vendors.models import Vendor, VendorContact
+from vendor_portal.vendors.forms import ContactForm, ServiceForm, VendorForm
+from vendor_portal.vendors.models import Vendor, VendorContact, VendorService
 from vendor_portal.vendors.tables import VENDOR_TABLE
 
 
@@ -77,8 +78,8 @@ def show(vendor_id: int):
     return render_template(
         "vendors/show.html",
         vendor=vendor,
+        services=services.active_services(db.session, vendor.id),
         contact_form=ContactForm(),
-        confirm_form=ConfirmForm(),
         can_write=has_permission(current_user, "vendors.write"),
     )
 
@@ -138,8 +139,8 @@ def add_contact(vendor_id: int):
     return render_template(
         "vendors/show.html",
         vendor=vendor,
+        services=services.active_services(db.session, vendor.id),
         contact_form=form,
-        confirm_form=ConfirmForm(),
         can_write=True,
     ), 422
 
@@ -155,4 +156,58 @@ def delete_contact(vendor_id: int, contact_id: int):
         db.session.delete(contact)
         db.session.commit()
         flash(f"Contact {contact.name} removed.", "success")
+    return redirect(url_for("vendors.show", vendor_id=vendor.id))
+
+
+def _load_service(vendor: Vendor, service_id: int) -> VendorService:
+    service = db.session.get(VendorService, service_id)
+    if service is None or service.vendor_id != vendor.id:
+        abort(404)
+    return service
+
+
+@bp.route("/<int:vendor_id>/services/new", methods=["GET", "POST"])
+@permission_required("vendors.write")
+def create_service(vendor_id: int):
+    vendor = get_scoped_or_404(Vendor, vendor_id, current_user, vendor_attr="id")
+    form = ServiceForm()
+    if form.validate_on_submit():
+        service = services.create_service(db.session, vendor, form.values())
+        db.session.commit()
+        flash(f"Service {service.name} added.", "success")
+        return redirect(url_for("vendors.show", vendor_id=vendor.id))
+    return render_template("vendors/service_form.html", form=form, vendor=vendor, service=None)
+
+
+@bp.route("/<int:vendor_id>/services/<int:service_id>/edit", methods=["GET", "POST"])
+@permission_required("vendors.write")
+def edit_service(vendor_id: int, service_id: int):
+    vendor = get_scoped_or_404(Vendor, vendor_id, current_user, vendor_attr="id")
+    service = _load_service(vendor, service_id)
+    form = ServiceForm(
+        obj=service,
+        data={
+            "hosting_countries": ", ".join(service.hosting_countries or []),
+            "cloud_regions": ", ".join(service.cloud_regions or []),
+        }
+        if request.method == "GET"
+        else None,
+    )
+    if form.validate_on_submit():
+        services.update_service(db.session, service, form.values())
+        db.session.commit()
+        flash(f"Service {service.name} saved.", "success")
+        return redirect(url_for("vendors.show", vendor_id=vendor.id))
+    return render_template("vendors/service_form.html", form=form, vendor=vendor, service=service)
+
+
+@bp.post("/<int:vendor_id>/services/<int:service_id>/archive")
+@permission_required("vendors.write")
+def archive_service(vendor_id: int, service_id: int):
+    vendor = get_scoped_or_404(Vendor, vendor_id, current_user, vendor_attr="id")
+    service = _load_service(vendor, service_id)
+    if ConfirmForm().validate_on_submit():
+        services.update_service(db.session, service, {"archived_at": utcnow()})
+        db.session.commit()
+        flash(f"Service {service.name} archived.", "success")
     return redirect(url_for("vendors.show", vendor_id=vendor.id))

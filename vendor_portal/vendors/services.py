@@ -9,7 +9,7 @@ from sqlalchemy.orm import Session
 
 from vendor_portal.db import utcnow
 from vendor_portal.vendors.domain import Tier, VendorStatus
-from vendor_portal.vendors.models import Vendor, VendorContact
+from vendor_portal.vendors.models import Vendor, VendorContact, VendorService
 
 
 class VendorConflict(ValueError):
@@ -97,3 +97,42 @@ def tier_counts(session: Session) -> dict[str, int]:
     counts = {t.value: 0 for t in Tier}
     counts.update({tier: n for tier, n in rows})
     return counts
+
+
+def _record_attestation(service: VendorService, values: dict[str, Any], source: str) -> None:
+    keys = ("attested_rto_hours", "attested_rpo_hours")
+    if any(k in values and values[k] != getattr(service, k) for k in keys):
+        service.attestation_source = source
+        service.attested_at = utcnow()
+
+
+def create_service(
+    session: Session, vendor: Vendor, values: dict[str, Any], source: str = "manual"
+) -> VendorService:
+    service = VendorService(vendor=vendor, hosting_countries=[], cloud_regions=[])
+    _record_attestation(service, values, source)
+    for key, value in values.items():
+        setattr(service, key, value)
+    session.add(service)
+    session.flush()
+    return service
+
+
+def update_service(
+    session: Session, service: VendorService, values: dict[str, Any], source: str = "manual"
+) -> VendorService:
+    _record_attestation(service, values, source)
+    for key, value in values.items():
+        setattr(service, key, value)
+    session.flush()
+    return service
+
+
+def active_services(session: Session, vendor_id: int) -> list[VendorService]:
+    return list(
+        session.scalars(
+            select(VendorService)
+            .where(VendorService.vendor_id == vendor_id, VendorService.archived_at.is_(None))
+            .order_by(VendorService.name)
+        )
+    )
