@@ -58,7 +58,7 @@ def migrate_to_head(app: Flask) -> None:
     from flask_migrate import upgrade
 
     with app.app_context():
-        upgrade()
+        upgrade(revision="heads")
 
 
 @pytest.fixture(scope="session")

@@ -15,6 +15,21 @@ from vendor_portal.extensions import csrf, db, login_manager, migrate
 
 __all__ = ["create_app"]
 
+FEATURES = (
+    "home",
+    "auth",
+    "admin",
+    "vendors",
+    "questionnaires",
+    "evidence",
+    "kpis",
+    "graph",
+    "findings",
+    "exercises",
+    "audit",
+    "api",
+)
+
 
 def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     app = Flask(
@@ -100,15 +115,12 @@ def _sqlite_pragmas(dbapi_connection: Any, connection_record: Any) -> None:
 
 
 def register_blueprints(app: Flask) -> None:
-    from vendor_portal.admin import bp as admin_bp
-    from vendor_portal.api import bp as api_bp
-    from vendor_portal.audit import bp as audit_bp
-    from vendor_portal.auth import bp as auth_bp
-    from vendor_portal.home import bp as home_bp
-    from vendor_portal.vendors import bp as vendors_bp
+    from importlib import import_module
 
-    for bp in (home_bp, auth_bp, admin_bp, vendors_bp, audit_bp, api_bp):
-        app.register_blueprint(bp)
+    # Feature packages, each with its blueprint `bp`; the API comes last so that features can
+    # add to it while they are imported.
+    for name in FEATURES:
+        app.register_blueprint(import_module(f"vendor_portal.{name}").bp)
 
 
 def register_request_hooks(app: Flask) -> None:
@@ -129,12 +141,17 @@ def register_request_hooks(app: Flask) -> None:
 
 
 def register_template_helpers(app: Flask) -> None:
+    from vendor_portal.navigation import nav_for
     from vendor_portal.security import Role, has_permission
     from vendor_portal.vendors.domain import country_name
 
     @app.context_processor
     def helpers() -> dict[str, Any]:
-        return {"can": lambda permission: has_permission(current_user, permission), "Role": Role}
+        return {
+            "can": lambda permission: has_permission(current_user, permission),
+            "Role": Role,
+            "nav_for": nav_for,
+        }
 
     app.jinja_env.filters["country_name"] = country_name
 

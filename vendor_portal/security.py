@@ -44,14 +44,49 @@ ROLE_LABELS = {
 
 INTERNAL_ROLES = frozenset({Role.ADMIN, Role.VENDOR_MANAGER, Role.PROCUREMENT, Role.AUDITOR})
 
-# Permission -> roles holding it. Vendor users hold the ones marked "own": those routes then
-# restrict every query to the user's vendor through vendor_scope().
+MANAGERS = frozenset({Role.ADMIN, Role.VENDOR_MANAGER})
+ADMINS = frozenset({Role.ADMIN})
+EVERYONE = INTERNAL_ROLES | {Role.VENDOR_USER}
+MANAGERS_AND_VENDORS = MANAGERS | {Role.VENDOR_USER}
+
+# Permission -> roles holding it. Where vendor users hold one, the routes restrict every query
+# to the user's own vendor through vendor_scope() / get_scoped_or_404(): "own" below.
 PERMISSIONS: dict[str, frozenset[Role]] = {
     "vendors.list": INTERNAL_ROLES,
-    "vendors.read": INTERNAL_ROLES | {Role.VENDOR_USER},  # own vendor only for vendor users
-    "vendors.write": frozenset({Role.ADMIN, Role.VENDOR_MANAGER}),
-    "users.manage": frozenset({Role.ADMIN}),
+    "vendors.read": EVERYONE,  # own
+    "vendors.write": MANAGERS,
+    "users.manage": ADMINS,
+    "policies.manage": ADMINS,  # gate policies, due-date and reassessment cadences
     "audit.read": frozenset({Role.ADMIN, Role.AUDITOR}),
+    # questionnaires and evidence
+    "questionnaires.read": INTERNAL_ROLES,
+    "questionnaires.manage": MANAGERS,  # templates, assignments, reviews
+    "questionnaires.answer": frozenset({Role.VENDOR_USER}),  # own
+    "evidence.read": EVERYONE,  # own
+    "evidence.upload": MANAGERS_AND_VENDORS,  # own
+    "evidence.review": MANAGERS,
+    # KPIs and incidents
+    "kpis.read": EVERYONE,  # own scorecard
+    "kpis.write": MANAGERS,
+    "incidents.report": MANAGERS_AND_VENDORS,  # own
+    # dependency graph, business services, fallbacks
+    "graph.read": INTERNAL_ROLES,
+    "graph.write": MANAGERS,
+    # findings and exercises
+    "findings.read": EVERYONE,  # own
+    "findings.write": MANAGERS,
+    "findings.remediate": MANAGERS_AND_VENDORS,  # own
+    "exercises.read": EVERYONE,  # own
+    "exercises.write": MANAGERS,
+    "exercises.respond": frozenset({Role.VENDOR_USER}),  # own
+    # subcontracting and obligations
+    "subcontractors.read": EVERYONE,  # own
+    "subcontractors.declare": MANAGERS_AND_VENDORS,  # own
+    "obligations.review": MANAGERS,
+    # contracts and the procurement gate
+    "contracts.read": INTERNAL_ROLES,
+    "contracts.write": frozenset({Role.ADMIN, Role.PROCUREMENT}),
+    "exceptions.approve": MANAGERS,
 }
 
 

@@ -12,7 +12,7 @@ def test_upgrade_downgrade_upgrade(app):
     with app.app_context():
         downgrade(revision="base")
         assert set(inspect(db.engine).get_table_names()) <= {"alembic_version"}
-        upgrade()
+        upgrade(revision="heads")
         tables = set(inspect(db.engine).get_table_names())
         assert {"user", "vendor", "audit_entry", "audit_head", "api_token"} <= tables
 

@@ -36,4 +36,13 @@ def no_cookies(response):
     return response
 
 
-from vendor_portal.api import openapi, vendors  # noqa: E402, F401
+from vendor_portal.api import (  # noqa: E402, F401
+    evidence,
+    exercises,
+    findings,
+    graph,
+    kpis,
+    openapi,
+    questionnaires,
+    vendors,
+)

@@ -6,6 +6,7 @@ Idempotent: running it again adds only what is missing. Later features extend `s
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from sqlalchemy import select
@@ -295,12 +296,26 @@ class SeedSummary:
     services_created: int = 0
     users_created: int = 0
     logins: dict[str, str] = field(default_factory=dict)
+    # One line per feature that added demo data ("12 findings", ...).
+    extra: list[str] = field(default_factory=list)
 
     def describe(self) -> str:
-        return (
+        lines = [
             f"Demo data: {self.vendors_created} vendors, {self.services_created} vendor services "
             f"and {self.users_created} users added."
-        )
+        ]
+        return "\n".join(lines + [f"  {line}" for line in self.extra])
+
+
+SeedStep = Callable[[Session, "SeedSummary"], None]
+_steps: list[SeedStep] = []
+
+
+def seed_step(func: SeedStep) -> SeedStep:
+    """Register a feature's demo data; steps run after vendors and users exist, in order."""
+    if func not in _steps:
+        _steps.append(func)
+    return func
 
 
 def _contacts(index: int, vendor_name: str) -> list[VendorContact]:
@@ -399,4 +414,7 @@ def seed(session: Session) -> SeedSummary:
         )
         summary.users_created += 1
     session.flush()
+    for step in _steps:
+        step(session, summary)
+        session.flush()
     return summary

@@ -1,0 +1,1 @@
+"""API resources of this feature (being built)."""

@@ -1,0 +1,5 @@
+from flask import Blueprint
+
+bp = Blueprint("exercises", __name__, url_prefix="/exercises")
+
+from vendor_portal.exercises import routes  # noqa: E402, F401

@@ -1,0 +1,1 @@
+"""Findings register pages (built by the findings and exercises work)."""

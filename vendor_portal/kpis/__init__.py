@@ -1,0 +1,5 @@
+from flask import Blueprint
+
+bp = Blueprint("kpis", __name__, url_prefix="/kpis")
+
+from vendor_portal.kpis import routes  # noqa: E402, F401
