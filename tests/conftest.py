@@ -97,21 +97,42 @@ def postgres_migrated(tmp_path_factory: pytest.TempPathFactory) -> str:
     with app.app_context():
         from vendor_portal.extensions import db
 
+        # Rows the migrations insert (the audit chain head, seeded libraries): put back after
+        # each test's TRUNCATE, as SQLite tests get them from the migrated template file.
+        with db.engine.connect() as conn:
+            existing = set(sa.inspect(conn).get_table_names())
+            for table in db.metadata.sorted_tables:
+                if table.name not in existing:
+                    continue
+                query = sa.text(f'SELECT * FROM "{table.name}"')  # the columns the migrations made
+                rows = [dict(r._mapping) for r in conn.execute(query)]
+                if rows:
+                    MIGRATION_ROWS[table.name] = rows
         db.engine.dispose()
     return url
 
 
+MIGRATION_ROWS: dict[str, list[dict]] = {}
+
+
 def _reset_postgres(app: Flask) -> None:
-    from vendor_portal.audit.domain import GENESIS_HASH
     from vendor_portal.extensions import db
 
-    tables = [t.name for t in db.metadata.sorted_tables]
     with db.engine.begin() as conn:
-        quoted = ", ".join(f'"{t}"' for t in tables)
+        existing = set(sa.inspect(conn).get_table_names())
+        tables = [t for t in db.metadata.sorted_tables if t.name in existing]
+        quoted = ", ".join(f'"{t.name}"' for t in tables)
         conn.execute(sa.text(f"TRUNCATE {quoted} RESTART IDENTITY CASCADE"))
-        conn.execute(
-            sa.text("INSERT INTO audit_head (id, seq, hash) VALUES (1, 0, :h)"), {"h": GENESIS_HASH}
-        )
+        for table in tables:
+            rows = MIGRATION_ROWS.get(table.name)
+            if not rows:
+                continue
+            conn.execute(table.insert(), rows)
+            if "id" in table.c and table.c.id.autoincrement:
+                conn.execute(
+                    sa.text(f"SELECT setval(pg_get_serial_sequence('\"{table.name}\"', 'id'), :n)"),
+                    {"n": max(r["id"] for r in rows)},
+                )
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])

@@ -26,6 +26,8 @@ FEATURES = (
     "graph",
     "findings",
     "exercises",
+    "contracts",
+    "subcontracting",
     "audit",
     "api",
 )

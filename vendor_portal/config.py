@@ -40,6 +40,8 @@ def defaults(instance_path: str) -> dict[str, Any]:
         "LOGIN_ADDRESS_MAX_FAILURES": 20,
         "LOGIN_LOCK_MINUTES": 15,
         "INVITE_MAX_AGE_DAYS": 7,
+        # Days the organisation has to object to a vendor's subcontracting change notice.
+        "SUBCONTRACTING_NOTICE_DAYS": 30,
         # argon2id parameters (RFC 9106 second recommended option is memory 64 MiB, t=3)
         "ARGON2_TIME_COST": 3,
         "ARGON2_MEMORY_COST": 65536,

@@ -146,7 +146,10 @@ CONTENT_SECURITY_POLICY = "; ".join(
     [
         "default-src 'self'",
         "script-src 'self'",
-        "style-src 'self'",
+        # plotly.js injects a <style> element (empty, or with its own rules, which we also serve
+        # as static/vendor/plotly/plotly.css); these two hashes admit exactly those, no other.
+        "style-src 'self' 'sha256-47DEQpj8HBSa+/TImW+5JCeuQeRkm5NMpJWZG3hSuFU=' "
+        "'sha256-ji27qzEtxXZW+7dun6UwjHXJ18e6WAin1VvNtkzIE/o='",
         "img-src 'self' data:",
         "font-src 'self'",
         "connect-src 'self'",

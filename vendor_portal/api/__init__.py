@@ -37,6 +37,7 @@ def no_cookies(response):
 
 
 from vendor_portal.api import (  # noqa: E402, F401
+    contracts,
     evidence,
     exercises,
     findings,
@@ -44,5 +45,6 @@ from vendor_portal.api import (  # noqa: E402, F401
     kpis,
     openapi,
     questionnaires,
+    subcontracting,
     vendors,
 )

@@ -100,13 +100,18 @@ def _value(obj: object, key: str, value: Any) -> Any:
 
 
 def _snapshot(obj: object) -> dict[str, Any]:
-    mapper = inspect(obj).mapper
+    state = inspect(obj)
     ignored = _ignored_columns(obj)
-    return {
+    values = {
         attr.key: _value(obj, attr.key, getattr(obj, attr.key))
-        for attr in mapper.column_attrs
+        for attr in state.mapper.column_attrs
         if attr.key not in ignored
     }
+    for rel in state.mapper.relationships:
+        # Many-to-many links, when loaded (never lazy-load inside a flush).
+        if rel.secondary is not None and rel.key in state.dict:
+            values[rel.key] = sorted(_entity_id(item) or "" for item in state.dict[rel.key])
+    return values
 
 
 def _changes(obj: object) -> tuple[dict[str, Any], dict[str, Any]]:
@@ -129,6 +134,23 @@ def _changes(obj: object) -> tuple[dict[str, Any], dict[str, Any]]:
     return before, after
 
 
+def _link_changes(obj: object) -> tuple[dict[str, Any], dict[str, Any]]:
+    """Changes to many-to-many collections (rows of association tables have no model)."""
+    state = inspect(obj)
+    before: dict[str, Any] = {}
+    after: dict[str, Any] = {}
+    for rel in state.mapper.relationships:
+        if rel.secondary is None:
+            continue
+        history = state.attrs[rel.key].history
+        if not history.has_changes():
+            continue
+        kept = list(history.unchanged)
+        before[rel.key] = sorted(_entity_id(i) or "" for i in kept + list(history.deleted))
+        after[rel.key] = sorted(_entity_id(i) or "" for i in kept + list(history.added))
+    return before, after
+
+
 def _pending_from_flush(session: Session) -> list[PendingEntry]:
     pending: list[PendingEntry] = []
     for obj in session.new:
@@ -137,9 +159,12 @@ def _pending_from_flush(session: Session) -> list[PendingEntry]:
                 PendingEntry("create", _entity_type(obj), _entity_id(obj), None, _snapshot(obj))
             )
     for obj in session.dirty:
-        if not _audited(obj) or not session.is_modified(obj, include_collections=False):
+        if not _audited(obj) or not session.is_modified(obj):
             continue
         before, after = _changes(obj)
+        link_before, link_after = _link_changes(obj)
+        before.update(link_before)
+        after.update(link_after)
         if after:
             pending.append(
                 PendingEntry("update", _entity_type(obj), _entity_id(obj), before, after)

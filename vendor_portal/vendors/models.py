@@ -3,6 +3,7 @@ from __future__ import annotations
 from datetime import datetime
 
 from sqlalchemy import JSON, ForeignKey, String, Text
+from sqlalchemy import true as sa_true
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from vendor_portal.db import utcnow
@@ -24,6 +25,8 @@ class Vendor(db.Model):
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
     archived_at: Mapped[datetime | None] = mapped_column(index=True)
+    # False for an nth party known only as someone's subcontractor (no direct relationship).
+    direct: Mapped[bool] = mapped_column(default=True, server_default=sa_true())
 
     contacts: Mapped[list[VendorContact]] = relationship(
         back_populates="vendor", cascade="all, delete-orphan", order_by="VendorContact.name"
