@@ -79,7 +79,7 @@ def test_seed_demo_is_idempotent_and_prints_logins(runner, session):
         assert role in first.output
     second = runner.invoke(args=["seed-demo"])
     assert "0 vendors, 0 vendor services and 0 users added" in second.output
-    assert session.scalar(select(func.count(Vendor.id))) == 40
+    assert session.scalar(select(func.count(Vendor.id)).where(Vendor.direct)) == 40
     tiers = set(session.scalars(select(Vendor.tier).distinct()))
     assert tiers == {"critical", "high", "medium", "low"}
     assert len(set(session.scalars(select(Vendor.country)))) >= 15
