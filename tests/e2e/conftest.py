@@ -85,7 +85,7 @@ def live_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer
         }
     )
     with app.app_context():
-        upgrade()
+        upgrade(revision="heads")
         seed(db.session)
         db.session.commit()
         rows = db.session.execute(select(Vendor.name, Vendor.id))

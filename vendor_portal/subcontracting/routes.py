@@ -281,8 +281,7 @@ def review(review_id: int):
         "subcontracting/review.html",
         review=item,
         gaps=gaps,
-        item_form=FlowDownItemForm(),
-        confirm=ConfirmForm(),
+        can_review=has_permission(current_user, "obligations.review"),
     )
 
 

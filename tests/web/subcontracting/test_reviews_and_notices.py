@@ -57,6 +57,7 @@ def test_reviewer_completes_a_review_with_one_gap_which_becomes_a_finding(
         assert response.status_code == 302
     page = client.get(f"/subcontracting/reviews/{review.id}")
     assert 'data-testid="gap-count">1<' in page.text
+    assert page.text.count('name="outcome"') == len(items) and "Sign off the review" in page.text
     with client.get(
         f"/subcontracting/reviews/{review.id}/items/{items[1].id}/evidence"
     ) as evidence:
@@ -103,7 +104,9 @@ def test_reviews_are_internal(client, auth, build, session):
     assert client.post(f"/subcontracting/reviews/{review.id}/sign-off").status_code == 403
     auth.logout()
     auth.login_as("auditor")
-    assert client.get(f"/subcontracting/reviews/{review.id}").status_code == 200
+    read_only = client.get(f"/subcontracting/reviews/{review.id}")
+    assert read_only.status_code == 200
+    assert 'name="outcome"' not in read_only.text and "Sign off the review" not in read_only.text
     assert client.post(f"/subcontracting/reviews/{review.id}/sign-off").status_code == 403
 
 
