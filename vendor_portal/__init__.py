@@ -28,6 +28,7 @@ FEATURES = (
     "exercises",
     "contracts",
     "subcontracting",
+    "gate",
     "audit",
     "api",
 )

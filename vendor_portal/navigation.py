@@ -16,25 +16,77 @@ class NavItem:
     order: int
     # Vendor users see the entry only when this is True (their pages filter to their vendor).
     for_vendor_users: bool = False
+    # Entries only a vendor user needs (its own to-do pages).
+    only_vendor_users: bool = False
 
+
+@dataclass(frozen=True)
+class NavGroup:
+    label: str
+    items: tuple[NavItem, ...]
+
+
+# Internal users have many areas: group them so the bar stays on one line.
+GROUPS = {
+    "questionnaires.index": "Due diligence",
+    "evidence.index": "Due diligence",
+    "subcontracting.index": "Due diligence",
+    "graph.index": "Resilience",
+    "kpis.index": "Resilience",
+    "exercises.index": "Resilience",
+    "findings.index": "Resilience",
+}
 
 _items: list[NavItem] = []
 
 
 def nav_item(
-    label: str, endpoint: str, permission: str, *, order: int = 50, for_vendor_users: bool = False
+    label: str,
+    endpoint: str,
+    permission: str,
+    *,
+    order: int = 50,
+    for_vendor_users: bool = False,
+    only_vendor_users: bool = False,
 ) -> None:
     if not any(item.endpoint == endpoint for item in _items):
-        _items.append(NavItem(label, endpoint, permission, order, for_vendor_users))
+        _items.append(
+            NavItem(
+                label,
+                endpoint,
+                permission,
+                order,
+                for_vendor_users or only_vendor_users,
+                only_vendor_users,
+            )
+        )
 
 
-def nav_for(user: Any) -> list[NavItem]:
+def nav_for(user: Any) -> list[NavItem | NavGroup]:
     vendor_user = getattr(user, "role", None) == Role.VENDOR_USER
-    return sorted(
+    items = sorted(
         (
             item
             for item in _items
-            if has_permission(user, item.permission) and (item.for_vendor_users or not vendor_user)
+            if has_permission(user, item.permission)
+            and (item.for_vendor_users or not vendor_user)
+            and (vendor_user or not item.only_vendor_users)
         ),
         key=lambda item: (item.order, item.label),
     )
+    if vendor_user:
+        return list(items)
+    entries: list[NavItem | NavGroup] = []
+    groups: dict[str, list[NavItem]] = {}
+    for item in items:
+        group = GROUPS.get(item.endpoint)
+        if group is None:
+            entries.append(item)
+        elif group not in groups:
+            groups[group] = [item]
+            entries.append(NavGroup(group, ()))
+        else:
+            groups[group].append(item)
+    return [
+        NavGroup(e.label, tuple(groups[e.label])) if isinstance(e, NavGroup) else e for e in entries
+    ]

@@ -35,6 +35,7 @@ import io
 import os
 import re
 import tempfile
+import threading
 import unicodedata
 import zipfile
 from collections.abc import Iterator
@@ -45,6 +46,7 @@ from typing import IO, Any, BinaryIO
 CHUNK_SIZE = 1024 * 1024
 DEFAULT_MAX_BYTES = 100 * 1024 * 1024
 MAX_FILENAME_LENGTH = 200
+WRITEBACK_EVERY = 32 * 1024 * 1024  # start writing to disk while the rest is received
 TEMP_PREFIX = ".upload-"
 
 
@@ -259,6 +261,8 @@ class PendingUpload(io.RawIOBase):
         self.size = 0
         self._hash = hashlib.sha256()
         self.committed = False
+        self._flushed_at = 0
+        self._flusher: threading.Thread | None = None
 
     # io.RawIOBase plumbing
     def readable(self) -> bool:
@@ -280,7 +284,25 @@ class PendingUpload(io.RawIOBase):
         self._file.write(view)
         self._hash.update(view)
         self.size += len(view)
+        if self.size - self._flushed_at >= WRITEBACK_EVERY:
+            self._start_writeback()
         return len(view)
+
+    def _start_writeback(self) -> None:
+        """Let the disk write what was received so far while more arrives, so that the final
+        fsync does not have to write the whole file at once (fdatasync releases the GIL)."""
+        if self._flusher is not None and self._flusher.is_alive():
+            return
+        self._file.flush()
+        self._flushed_at = self.size
+        fd = self._file.fileno()
+        self._flusher = threading.Thread(target=_quiet_fdatasync, args=(fd,), daemon=True)
+        self._flusher.start()
+
+    def _wait_for_writeback(self) -> None:
+        if self._flusher is not None:
+            self._flusher.join()
+            self._flusher = None
 
     def readinto(self, buffer: Any) -> int:
         return self._file.readinto(buffer)
@@ -303,6 +325,7 @@ class PendingUpload(io.RawIOBase):
 
     def close(self) -> None:
         # Closing the handle does not discard it: the owner commits or discards.
+        self._wait_for_writeback()
         if not self._file.closed:
             self._file.close()
         super().close()
@@ -312,6 +335,7 @@ class PendingUpload(io.RawIOBase):
         return self._hash.hexdigest()
 
     def sync(self) -> None:
+        self._wait_for_writeback()
         self._file.flush()
         os.fsync(self._file.fileno())
 
@@ -320,11 +344,17 @@ class PendingUpload(io.RawIOBase):
 
     def discard(self) -> None:
         """Close it and, unless it was committed, delete it. Safe to call more than once."""
+        self._wait_for_writeback()
         with contextlib.suppress(OSError):
             self._file.close()
         if not self.committed:
             with contextlib.suppress(FileNotFoundError):
                 self.path.unlink()
+
+
+def _quiet_fdatasync(fd: int) -> None:
+    with contextlib.suppress(OSError):  # the final fsync reports real errors
+        os.fdatasync(fd)
 
 
 def format_size(size: int) -> str:
@@ -520,6 +550,42 @@ class RequestUploads:
             pending.discard()
 
 
+class _BoundedInput(io.RawIOBase):
+    """The WSGI input as a raw stream that never reads past the request's Content-Length."""
+
+    def __init__(self, source: Any, length: int | None) -> None:
+        super().__init__()
+        self.source = source
+        self.remaining = length
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer: Any) -> int:
+        want = len(buffer) if self.remaining is None else min(len(buffer), self.remaining)
+        if want <= 0:
+            return 0
+        data = self.source.read(want)
+        buffer[: len(data)] = data
+        if self.remaining is not None:
+            self.remaining -= len(data)
+        return len(data)
+
+
+def _buffer_input(environ: dict[str, Any]) -> None:
+    """Read the body in 1 MB reads: the multipart parser asks for 64 KB at a time, and small
+    reads from the server's socket wrapper are what limits upload throughput."""
+    try:
+        length = int(environ.get("CONTENT_LENGTH") or "")
+    except ValueError:
+        length = None
+    if length is None and not environ.get("wsgi.input_terminated"):
+        return  # no safe end to read up to: leave the server's stream alone
+    environ["wsgi.input"] = io.BufferedReader(
+        _BoundedInput(environ["wsgi.input"], length), buffer_size=CHUNK_SIZE
+    )
+
+
 @contextlib.contextmanager
 def stream_request_uploads(
     request: Any, storage: FileStorage, max_bytes: int, form_allowance: int = 1024 * 1024
@@ -531,6 +597,7 @@ def stream_request_uploads(
     capped at `max_bytes` plus `form_allowance` for the other fields."""
     uploads = RequestUploads(storage, max_bytes)
     request.max_content_length = max_bytes + form_allowance
+    _buffer_input(request.environ)
     # Werkzeug's form parser asks the request for a stream per file; this is its documented
     # override point (Request._get_file_stream), set on this request only.
     request._get_file_stream = uploads.stream_factory

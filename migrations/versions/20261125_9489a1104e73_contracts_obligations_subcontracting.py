@@ -1,7 +1,7 @@
 """contracts, obligations, subcontracting
 
 Revision ID: 9489a1104e73
-Revises: 3729c227bc29
+Revises: e206532cd029
 Create Date: 2026-11-25 12:25:53.143913
 
 """
@@ -11,7 +11,7 @@ import sqlalchemy as sa
 
 # revision identifiers, used by Alembic.
 revision = '9489a1104e73'
-down_revision = '3729c227bc29'
+down_revision = 'e206532cd029'
 branch_labels = None
 depends_on = None
 

@@ -1,6 +1,5 @@
 """A vendor declares a two-level chain; a reviewer completes a flow-down review with one gap."""
 
-
 from playwright.sync_api import Page, expect
 from sqlalchemy import select
 

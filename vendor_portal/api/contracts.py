@@ -1,11 +1,11 @@
-"""Contracts (the procurement gate's `GET /contracts/{id}/gate` comes with the gate)."""
+"""Contracts, their procurement gate and status changes (which the gate guards)."""
 
 from datetime import date
 from typing import Any
 
 from vendor_portal.api import bp
 from vendor_portal.api.errors import ApiError, validation_error
-from vendor_portal.api.helpers import json_object, paginated, require
+from vendor_portal.api.helpers import api_user, json_object, paginated, require
 from vendor_portal.api.openapi import (
     ERRORS,
     INVALID,
@@ -13,6 +13,7 @@ from vendor_portal.api.openapi import (
     PAGE_PARAMS,
     document_paths,
     document_schemas,
+    error_response,
     json_body,
     json_content,
     page_of,
@@ -201,6 +202,143 @@ document_paths(
                     "200": json_content(ref("Contract"), "The contract"),
                     **ERRORS,
                     **NOT_FOUND,
+                },
+            }
+        },
+    }
+)
+
+
+def gate_json(evaluation) -> dict[str, Any]:
+    return {
+        "contract_id": evaluation.contract_id,
+        "decision": evaluation.decision,
+        "checks": [
+            {
+                "code": c["code"],
+                "status": c["status"],
+                "message": c["message"],
+                "fixes": c.get("fixes", []),
+            }
+            for c in evaluation.checks
+        ],
+        "exception_ids": evaluation.exception_ids,
+        "evaluated_at": evaluation.evaluated_at.isoformat(),
+    }
+
+
+@bp.get("/contracts/<int:contract_id>/gate")
+def contract_gate(contract_id: int):
+    """Evaluate now (kept in the history) and answer the decision."""
+    require("contracts.read")
+    from vendor_portal.gate.services import evaluate_contract
+
+    contract = db.session.get(Contract, contract_id)
+    if contract is None:
+        raise ApiError(404, "not_found", f"No contract with id {contract_id}.")
+    evaluation = evaluate_contract(db.session, contract, api_user().id, reason="api")
+    db.session.commit()
+    return gate_json(evaluation)
+
+
+@bp.post("/contracts/<int:contract_id>/status")
+def contract_status(contract_id: int):
+    require("contracts.write")
+    from vendor_portal.gate.services import GateBlocked, GateError, change_status
+
+    contract = db.session.get(Contract, contract_id)
+    if contract is None:
+        raise ApiError(404, "not_found", f"No contract with id {contract_id}.")
+    data = json_object()
+    status = data.get("status")
+    if status not in {s.value for s in ContractStatus}:
+        raise validation_error(
+            {"status": f"Must be one of {', '.join(s.value for s in ContractStatus)}."}
+        )
+    try:
+        change_status(db.session, contract, status, api_user().id)
+    except GateBlocked as exc:
+        db.session.commit()
+        raise ApiError(409, "gate_failed", str(exc), gate=gate_json(exc.evaluation)) from exc
+    except GateError as exc:
+        raise ApiError(409, "conflict", str(exc)) from exc
+    db.session.commit()
+    return contract_json(contract)
+
+
+CHECK = {
+    "type": "object",
+    "required": ["code", "status", "message"],
+    "properties": {
+        "code": {
+            "type": "string",
+            "enum": [
+                "questionnaire",
+                "evidence",
+                "rto",
+                "rpo",
+                "exercise",
+                "findings",
+                "subcontracting",
+                "clauses",
+            ],
+        },
+        "status": {"type": "string", "enum": ["pass", "fail"]},
+        "message": {"type": "string"},
+        "fixes": {"type": "array", "items": {"type": "string"}},
+    },
+}
+document_schemas(
+    {
+        "GateDecision": {
+            "type": "object",
+            "required": ["contract_id", "decision", "checks", "evaluated_at"],
+            "properties": {
+                "contract_id": {"type": "integer"},
+                "decision": {"type": "string", "enum": ["pass", "fail", "pass_with_exception"]},
+                "checks": {"type": "array", "items": CHECK},
+                "exception_ids": {"type": "array", "items": {"type": "integer"}},
+                "evaluated_at": {"type": "string", "format": "date-time"},
+            },
+        }
+    }
+)
+document_paths(
+    {
+        "/contracts/{contract_id}/gate": {
+            "get": {
+                "summary": "Evaluate the contract's procurement gate now (kept in its history)",
+                "operationId": "getContractGate",
+                "parameters": [path_param("contract_id")],
+                "responses": {
+                    "200": json_content(ref("GateDecision"), "The decision"),
+                    **ERRORS,
+                    **NOT_FOUND,
+                },
+            }
+        },
+        "/contracts/{contract_id}/status": {
+            "post": {
+                "summary": "Move the contract to a status; approved and active need a passing gate",
+                "operationId": "setContractStatus",
+                "parameters": [path_param("contract_id")],
+                "requestBody": json_body(
+                    {
+                        "type": "object",
+                        "required": ["status"],
+                        "properties": {
+                            "status": {"type": "string", "enum": [s.value for s in ContractStatus]}
+                        },
+                    }
+                ),
+                "responses": {
+                    "200": json_content(ref("Contract"), "The contract"),
+                    **ERRORS,
+                    **NOT_FOUND,
+                    **INVALID,
+                    "409": error_response(
+                        "Refused: the gate fails (error.gate has the checks) or the move is invalid"
+                    ),
                 },
             }
         },

@@ -1,9 +1,24 @@
 from flask_wtf import FlaskForm
-from wtforms import DateField, SelectField, SelectMultipleField, StringField, TextAreaField
-from wtforms.validators import DataRequired, Length, Optional
+from wtforms import (
+    DateField,
+    DecimalField,
+    SelectField,
+    SelectMultipleField,
+    StringField,
+    TextAreaField,
+)
+from wtforms.validators import DataRequired, Length, NumberRange, Optional
 
 from vendor_portal.forms import blank_to_none, choices, strip_filter
 from vendor_portal.vendors.domain import Tier
+
+
+def upper_or_none(value):
+    return value.strip().upper() or None if isinstance(value, str) else value
+
+
+def optional_int(value):
+    return int(value) if value not in (None, "", "None") else None
 
 
 class ContractForm(FlaskForm):
@@ -16,7 +31,20 @@ class ContractForm(FlaskForm):
     )
     start_date = DateField("Start", validators=[Optional()])
     end_date = DateField("End", validators=[Optional()])
-    status = SelectField("Status")
+    renewal_date = DateField("Renewal", validators=[Optional()])
+    notice_date = DateField(
+        "Notice deadline", description="Last day to give notice.", validators=[Optional()]
+    )
+    value = DecimalField("Value", places=2, validators=[Optional(), NumberRange(min=0)])
+    currency = StringField(
+        "Currency", validators=[Optional(), Length(min=3, max=3)], filters=[upper_or_none]
+    )
+    parent_id = SelectField(
+        "Subordinate to", coerce=optional_int, description="The overarching contract, if any."
+    )
+    renews_id = SelectField(
+        "Renews", coerce=optional_int, description="The contract this one renews, if any."
+    )
     vendor_service_ids = SelectMultipleField(
         "Vendor services covered", coerce=int, validators=[Optional()]
     )

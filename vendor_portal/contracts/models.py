@@ -1,9 +1,10 @@
 from __future__ import annotations
 
 from datetime import date, datetime
+from decimal import Decimal
 from typing import TYPE_CHECKING
 
-from sqlalchemy import JSON, Column, ForeignKey, String, Table, Text
+from sqlalchemy import JSON, Column, ForeignKey, Numeric, String, Table, Text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from vendor_portal.db import utcnow
@@ -54,6 +55,13 @@ class Contract(db.Model):
     status: Mapped[str] = mapped_column(String(32), default="draft", index=True)
     start_date: Mapped[date | None]
     end_date: Mapped[date | None]
+    renewal_date: Mapped[date | None]
+    notice_date: Mapped[date | None]  # last day to give notice of non-renewal
+    value: Mapped[Decimal | None] = mapped_column(Numeric(16, 2))
+    currency: Mapped[str | None] = mapped_column(String(3))
+    # The overarching contract this one is subordinate to, and the contract it renews.
+    parent_id: Mapped[int | None] = mapped_column(ForeignKey("contract.id"))
+    renews_id: Mapped[int | None] = mapped_column(ForeignKey("contract.id"))
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
 

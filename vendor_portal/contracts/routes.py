@@ -99,17 +99,31 @@ def _contract_form(contract: Contract | None, vendor_id: int | None) -> Contract
         )
         for o in services.library(db.session)
     )
-    form.status.choices = choices(
-        (s.value, s.value.replace("_", " ")) for s in services.STATUSES_WITHOUT_GATE
-    )
+    others = db.session.execute(
+        select(Contract.id, Contract.title)
+        .where(Contract.id != (contract.id if contract else -1))
+        .order_by(Contract.title)
+    ).all()
+    form.parent_id.choices = choices([("", "—"), *others])
+    form.renews_id.choices = choices([("", "—"), *others])
     if contract is None:
         # A new contract starts as a draft; its services are chosen once its vendor is fixed.
-        del form.status
         del form.vendor_service_ids
     elif request.method == "GET":
         form.vendor_service_ids.data = [s.id for s in contract.services]
         form.clause_ids.data = [o.id for o in contract.clauses]
     return form
+
+
+def _terms(form: ContractForm) -> dict:
+    return {
+        "renewal_date": form.renewal_date.data,
+        "notice_date": form.notice_date.data,
+        "value": form.value.data,
+        "currency": form.currency.data,
+        "parent_id": form.parent_id.data,
+        "renews_id": form.renews_id.data,
+    }
 
 
 @bp.route("/new", methods=["GET", "POST"])
@@ -127,6 +141,7 @@ def create():
                 start_date=form.start_date.data,
                 end_date=form.end_date.data,
                 clause_ids=form.clause_ids.data or [],
+                **_terms(form),
             )
         except services.ContractError as exc:
             getattr(form, exc.field or "title").errors.append(str(exc))
@@ -167,7 +182,7 @@ def edit(contract_id: int):
                     "reference": form.reference.data,
                     "start_date": form.start_date.data,
                     "end_date": form.end_date.data,
-                    "status": form.status.data,
+                    **_terms(form),
                     "vendor_service_ids": form.vendor_service_ids.data or [],
                     "clause_ids": form.clause_ids.data or [],
                 },

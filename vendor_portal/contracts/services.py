@@ -12,15 +12,6 @@ from vendor_portal.contracts.domain import ContractStatus
 from vendor_portal.contracts.models import Contract, Obligation
 from vendor_portal.vendors.models import Vendor, VendorService
 
-# Until the procurement gate exists, a contract can be drafted and put forward, but nothing
-# can approve it: approval and activation are the gate's decisions.
-STATUSES_WITHOUT_GATE = (
-    ContractStatus.DRAFT,
-    ContractStatus.AWAITING_GATE,
-    ContractStatus.EXPIRED,
-    ContractStatus.TERMINATED,
-)
-
 
 class ContractError(ValueError):
     def __init__(self, message: str, field: str | None = None) -> None:
@@ -77,9 +68,11 @@ def create_contract(
     end_date: date | None = None,
     vendor_service_ids: list[int] | None = None,
     clause_ids: list[int] | None = None,
+    **terms: Any,
 ) -> Contract:
     _check_dates(start_date, end_date)
     contract = Contract(
+        **terms,
         vendor_id=vendor.id,
         title=title,
         reference=reference,
@@ -98,11 +91,9 @@ def update_contract(session: Session, contract: Contract, values: dict[str, Any]
     _check_dates(
         values.get("start_date", contract.start_date), values.get("end_date", contract.end_date)
     )
-    new_status = values.get("status", contract.status)
-    if new_status != contract.status and new_status not in STATUSES_WITHOUT_GATE:
-        raise ContractError(
-            "A contract is approved or activated only when its procurement gate passes.", "status"
-        )
+    if "status" in values:
+        # Status moves go through the procurement gate (gate.services.change_status).
+        raise ContractError("Change the status from the contract's gate page.", "status")
     if "vendor_service_ids" in values:
         contract.services = _services_of(session, contract.vendor, values.pop("vendor_service_ids"))
     if "clause_ids" in values:

@@ -1,5 +1,6 @@
 from flask import Blueprint
 
-bp = Blueprint("graph", __name__, url_prefix="/graph")
+# cli_group: the blueprint's commands appear as `flask graph COMMAND`.
+bp = Blueprint("graph", __name__, url_prefix="/graph", cli_group="graph")
 
-from vendor_portal.graph import routes  # noqa: E402, F401
+from vendor_portal.graph import cli, demo, models, routes  # noqa: E402, F401

@@ -1,1 +1,711 @@
-"""Pages of this feature (being built)."""
+"""Pages of the supply-chain map: business services, the dependency graph, SPOFs, concentration,
+scenarios, import and export. Internal roles read; admins and vendor managers change."""
+
+from __future__ import annotations
+
+import io
+import zipfile
+from datetime import date
+from typing import Any
+
+from flask import Response, abort, current_app, flash, redirect, render_template, request, url_for
+from flask_login import current_user
+from sqlalchemy import func, select
+
+from vendor_portal.extensions import db
+from vendor_portal.forms import ConfirmForm, choices
+from vendor_portal.graph import bp, services
+from vendor_portal.graph.domain import interchange
+from vendor_portal.graph.domain.business import Criticality
+from vendor_portal.graph.domain.files import read_graph_file
+from vendor_portal.graph.domain.interchange import InvalidGraph
+from vendor_portal.graph.domain.layout import layout
+from vendor_portal.graph.domain.model import KIND_LABELS, NodeKind
+from vendor_portal.graph.figures import KIND_COLOURS, concentration_chart, dependency_map
+from vendor_portal.graph.forms import (
+    BusinessServiceForm,
+    DependencyForm,
+    ImportForm,
+    NodeForm,
+    ScenarioForm,
+    SwitchoverForm,
+)
+from vendor_portal.graph.models import BusinessService, GraphEdge, GraphNode
+from vendor_portal.graph.tables import (
+    BUSINESS_SERVICE_TABLE,
+    CONCENTRATION_SORTS,
+    CONCENTRATION_TABLE,
+    NODE_TABLE,
+    SPOF_TABLE,
+    ServiceRow,
+    page_of,
+    sort_items,
+)
+from vendor_portal.home.tasks import Task, task_provider
+from vendor_portal.navigation import nav_item
+from vendor_portal.security import Role, has_permission, permission_required
+from vendor_portal.tables import BadTableRequest, export_response, paginate, parse_page_args
+from vendor_portal.vendors.domain import country_name
+from vendor_portal.vendors.models import Vendor
+
+nav_item("Supply chain", "graph.index", "graph.read", order=30)
+
+
+def _can_write() -> bool:
+    return has_permission(current_user, "graph.write")
+
+
+def _page_args() -> tuple[int, int]:
+    return parse_page_args(
+        request.args, current_app.config["PER_PAGE"], current_app.config["MAX_PER_PAGE"]
+    )
+
+
+def _node_url(key_to_id: dict[str, int]) -> Any:
+    def url(key: str) -> str | None:
+        node_id = key_to_id.get(key)
+        return url_for("graph.show_node", node_id=node_id) if node_id is not None else None
+
+    return url
+
+
+def _key_to_id() -> dict[str, int]:
+    return dict(db.session.execute(select(GraphNode.key, GraphNode.id)).all())
+
+
+# --- overview and map -------------------------------------------------------------------------
+
+
+@bp.get("/")
+@permission_required("graph.read")
+def index():
+    graph = services.load_graph(db.session)
+    analysis = services.spof_document(db.session)
+    db.session.commit()  # the record-built part may have been brought up to date
+    spofs = {s["id"] for item in analysis["services"] for s in item["spofs"]}
+    common = {s["id"] for item in analysis["services"] for s in item["spofs"] if s["common_cause"]}
+    gaps = {g["id"] for item in analysis["services"] for g in item["gaps"]}
+    # What the business services need, every alternative counted; the rest is listed under
+    # Nodes (vendors and services no business service is mapped to yet).
+    needed = graph.effective(None).closure(graph.services)
+    figure = dependency_map(
+        layout(graph, needed),
+        _node_url(_key_to_id()),
+        spofs,
+        common,
+        gaps,
+        _details(analysis),
+    )
+    loops = [[graph.nodes[i] for i in loop] for loop in graph.loops()]
+    return render_template(
+        "graph/index.html",
+        graph=graph,
+        analysis=analysis,
+        figure=figure,
+        loops=loops,
+        not_drawn=len(graph) - len(needed),
+        counts=_kind_counts(graph),
+        version=analysis["graph_version"],
+        can_write=_can_write(),
+    )
+
+
+def _kind_counts(graph: Any) -> list[tuple[str, str, int]]:
+    counts: dict[str, int] = {}
+    for node in graph.nodes:
+        counts[node.kind] = counts.get(node.kind, 0) + 1
+    return [(k.value, KIND_LABELS[k], counts.get(k.value, 0)) for k in NodeKind]
+
+
+def _details(analysis: dict[str, Any]) -> dict[str, str]:
+    """Hover text: which services each node is a SPOF of."""
+    found: dict[str, list[str]] = {}
+    for item in analysis["services"]:
+        for spof in item["spofs"]:
+            found.setdefault(spof["id"], []).append(item["name"])
+        for gap in item["gaps"]:
+            found.setdefault(gap["id"], []).append(f"gap in {item['name']}")
+    return {
+        key: "SPOF of " + ", ".join(names) if not names[0].startswith("gap") else "; ".join(names)
+        for key, names in found.items()
+    }
+
+
+# --- business services ------------------------------------------------------------------------
+
+
+def _service_filters() -> dict[str, Any]:
+    args = request.args
+    valid = {c.value for c in Criticality}
+    return {
+        "search": args.get("q", "").strip() or None,
+        "criticalities": [c for c in args.getlist("criticality") if c in valid] or None,
+        "archived": args.get("archived") == "1",
+    }
+
+
+@bp.get("/services")
+@permission_required("graph.read")
+def business_services():
+    filters = _service_filters()
+    analysis = {s["business_service_id"]: s for s in services.spof_document(db.session)["services"]}
+    db.session.commit()
+    try:
+        stmt = BUSINESS_SERVICE_TABLE.sorted(
+            services.business_service_query(**filters), request.args.get("sort"), BusinessService.id
+        )
+        export = request.args.get("export")
+        if export:
+            rows = [ServiceRow(s, analysis.get(s.id, {})) for s in db.session.scalars(stmt)]
+            return export_response(BUSINESS_SERVICE_TABLE, rows, export)
+        page, per_page = _page_args()
+    except BadTableRequest as exc:
+        flash(str(exc), "warning")
+        return redirect(url_for("graph.business_services"))
+    result = paginate(db.session, stmt, page, per_page)
+    result.items[:] = [ServiceRow(s, analysis.get(s.id, {})) for s in result.items]
+    return render_template(
+        "graph/services.html",
+        page=result,
+        filters=filters,
+        sort=request.args.get("sort") or BUSINESS_SERVICE_TABLE.default_sort,
+        criticalities=list(Criticality),
+        can_write=_can_write(),
+    )
+
+
+@bp.route("/services/new", methods=["GET", "POST"])
+@permission_required("graph.write")
+def create_business_service():
+    form = BusinessServiceForm()
+    if form.validate_on_submit():
+        service = services.create_business_service(db.session, form.values())
+        db.session.commit()
+        flash(
+            f"Business service {service.name} created. Add what it needs from its page.", "success"
+        )
+        return redirect(url_for("graph.show_business_service", service_id=service.id))
+    return render_template("graph/service_form.html", form=form, service=None)
+
+
+def _service_or_404(service_id: int) -> BusinessService:
+    return db.get_or_404(BusinessService, service_id)
+
+
+@bp.get("/services/<int:service_id>")
+@permission_required("graph.read")
+def show_business_service(service_id: int):
+    service = _service_or_404(service_id)
+    node = services.business_service_node(db.session, service)
+    analysis = None
+    figure = None
+    if node is not None and not service.archived:
+        document = services.spof_document(db.session, node.key)
+        analysis = document["services"][0] if document["services"] else None
+    if request.args.get("export") and analysis is not None:
+        try:
+            return export_response(SPOF_TABLE, analysis["spofs"], request.args["export"])
+        except BadTableRequest as exc:
+            flash(str(exc), "warning")
+    node_ids = _key_to_id()
+    if analysis is not None and node is not None:
+        graph = services.load_graph(db.session)
+        names = {n.id: n.label for n in graph.nodes}
+        for spof in analysis["spofs"]:
+            spof["witness_names"] = [names.get(i, i) for i in spof["witness"]]
+        closure = graph.effective(None).closure([graph.index[node.key]])
+        figure = dependency_map(
+            layout(graph, closure),
+            _node_url(node_ids),
+            [s["id"] for s in analysis["spofs"]],
+            [s["id"] for s in analysis["spofs"] if s["common_cause"]],
+            [g["id"] for g in analysis["gaps"]],
+            _details({"services": [analysis]}),
+        )
+    db.session.commit()
+    common = _common_causes(analysis) if analysis else []
+    dependencies = (
+        db.session.scalars(
+            select(GraphEdge).where(GraphEdge.source_id == node.id).join(GraphEdge.target)
+        ).all()
+        if node is not None
+        else []
+    )
+    return render_template(
+        "graph/service.html",
+        service=service,
+        node=node,
+        analysis=analysis,
+        common=common,
+        figure=figure,
+        dependencies=dependencies,
+        node_ids=node_ids,
+        can_write=_can_write(),
+    )
+
+
+def _common_causes(analysis: dict[str, Any]) -> list[dict[str, Any]]:
+    """Common causes grouped by the redundant node they defeat: its alternatives, and every
+    node under all of them at once."""
+    graph = services.load_graph(db.session)
+    threshold = analysis["rto_hours"]
+    eff = graph.effective(threshold)
+    groups: dict[str, list[str]] = {}
+    for spof in analysis["spofs"]:
+        for defeated in spof["common_cause_of"]:
+            groups.setdefault(defeated, []).append(spof["name"])
+    out = []
+    for defeated, causes in groups.items():
+        position = graph.index[defeated]
+        out.append(
+            {
+                "name": graph.nodes[position].label,
+                "alternatives": [graph.nodes[d].label for d in eff.deps[position]],
+                "causes": causes,
+            }
+        )
+    return out
+
+
+@bp.route("/services/<int:service_id>/edit", methods=["GET", "POST"])
+@permission_required("graph.write")
+def edit_business_service(service_id: int):
+    service = _service_or_404(service_id)
+    form = BusinessServiceForm(obj=service)
+    if form.validate_on_submit():
+        services.update_business_service(db.session, service, form.values())
+        db.session.commit()
+        flash(f"{service.name} saved.", "success")
+        return redirect(url_for("graph.show_business_service", service_id=service.id))
+    return render_template("graph/service_form.html", form=form, service=service)
+
+
+@bp.post("/services/<int:service_id>/archive")
+@permission_required("graph.write")
+def archive_business_service(service_id: int):
+    service = _service_or_404(service_id)
+    if ConfirmForm().validate_on_submit():
+        services.archive_business_service(db.session, service)
+        db.session.commit()
+        flash(f"{service.name} archived: it leaves the analyses; its map is kept.", "success")
+    return redirect(url_for("graph.show_business_service", service_id=service.id))
+
+
+@bp.post("/services/<int:service_id>/restore")
+@permission_required("graph.write")
+def restore_business_service(service_id: int):
+    service = _service_or_404(service_id)
+    if ConfirmForm().validate_on_submit():
+        services.restore_business_service(db.session, service)
+        db.session.commit()
+        flash(f"{service.name} restored.", "success")
+    return redirect(url_for("graph.show_business_service", service_id=service.id))
+
+
+# --- nodes and edges --------------------------------------------------------------------------
+
+
+@bp.get("/nodes")
+@permission_required("graph.read")
+def nodes():
+    services.ensure_current(db.session)
+    db.session.commit()
+    kinds = [k for k in request.args.getlist("kind") if k in {x.value for x in NodeKind}]
+    search = request.args.get("q", "").strip() or None
+    try:
+        stmt = NODE_TABLE.sorted(
+            services.node_query(search, kinds or None), request.args.get("sort"), GraphNode.id
+        )
+        export = request.args.get("export")
+        if export:
+            return export_response(NODE_TABLE, db.session.scalars(stmt), export)
+        page, per_page = _page_args()
+    except BadTableRequest as exc:
+        flash(str(exc), "warning")
+        return redirect(url_for("graph.nodes"))
+    return render_template(
+        "graph/nodes.html",
+        page=paginate(db.session, stmt, page, per_page),
+        kinds=[(k.value, KIND_LABELS[k]) for k in NodeKind],
+        chosen_kinds=kinds,
+        search=search,
+        sort=request.args.get("sort") or NODE_TABLE.default_sort,
+        can_write=_can_write(),
+    )
+
+
+@bp.route("/nodes/new", methods=["GET", "POST"])
+@permission_required("graph.write")
+def create_node():
+    form = NodeForm()
+    if form.validate_on_submit():
+        try:
+            node = services.create_node(db.session, form.values())
+        except services.GraphChangeError as exc:
+            getattr(form, exc.field or "name").errors.append(str(exc))
+        else:
+            db.session.commit()
+            flash(f"{node.name} added to the graph. Now say what it depends on.", "success")
+            return redirect(url_for("graph.show_node", node_id=node.id))
+    return render_template("graph/node_form.html", form=form, node=None)
+
+
+def _targets(node: GraphNode) -> list[tuple[str, str]]:
+    rows = db.session.execute(
+        select(GraphNode.id, GraphNode.kind, GraphNode.name, GraphNode.key)
+        .where(GraphNode.id != node.id)
+        .order_by(GraphNode.kind, func.lower(GraphNode.name))
+    )
+    return [
+        (str(i), f"{KIND_LABELS[NodeKind(kind)]} · {name} ({key})") for i, kind, name, key in rows
+    ]
+
+
+@bp.get("/nodes/<int:node_id>")
+@permission_required("graph.read")
+def show_node(node_id: int):
+    services.ensure_current(db.session)
+    node = db.get_or_404(GraphNode, node_id)
+    return _render_node(node)
+
+
+def _render_node(
+    node: GraphNode,
+    form: NodeForm | None = None,
+    dependency_form: DependencyForm | None = None,
+    status: int = 200,
+):
+    dependencies = db.session.scalars(
+        select(GraphEdge)
+        .where(GraphEdge.source_id == node.id)
+        .order_by(GraphEdge.switchover_hours, GraphEdge.id)
+    ).all()
+    dependants = db.session.scalars(
+        select(GraphEdge).where(GraphEdge.target_id == node.id).order_by(GraphEdge.id)
+    ).all()
+    analysis = services.spof_document(db.session)
+    db.session.commit()
+    spof_of = [
+        (item, spof)
+        for item in analysis["services"]
+        for spof in item["spofs"]
+        if spof["id"] == node.key
+    ]
+    gap_of = [
+        (item, gap)
+        for item in analysis["services"]
+        for gap in item["gaps"]
+        if gap["id"] == node.key
+    ]
+    can_write = _can_write()
+    if form is None:
+        form = _edit_form(
+            node,
+            NodeForm(
+                formdata=None,
+                obj=node,
+                dependencies=len(dependencies),
+                current=node.requires,
+                data={
+                    "requires": node.requires,
+                    "country": node.country or "",
+                    "description": (node.attributes or {}).get("description"),
+                },
+            ),
+        )
+    return render_template(
+        "graph/node.html",
+        node=node,
+        dependencies=dependencies,
+        dependants=dependants,
+        spof_of=spof_of,
+        gap_of=gap_of,
+        form=form,
+        dependency_form=dependency_form
+        or DependencyForm(targets=_targets(node) if can_write else []),
+        switchover_form=SwitchoverForm(),
+        kind_label=KIND_LABELS[NodeKind(node.kind)],
+        colour=KIND_COLOURS[NodeKind(node.kind)],
+        can_write=can_write,
+    ), status
+
+
+def _edit_form(node: GraphNode, form: NodeForm) -> NodeForm:
+    """The kind and id of a node do not change; a node built from a record keeps its name."""
+    del form.kind
+    del form.key
+    if node.origin == services.RECORD:
+        del form.name
+    return form
+
+
+@bp.post("/nodes/<int:node_id>/edit")
+@permission_required("graph.write")
+def edit_node(node_id: int):
+    node = db.get_or_404(GraphNode, node_id)
+    form = _edit_form(
+        node,
+        NodeForm(dependencies=services.dependency_count(db.session, node), current=node.requires),
+    )
+    if form.validate_on_submit():
+        try:
+            services.update_node(db.session, node, form.values())
+        except services.GraphChangeError as exc:
+            getattr(form, exc.field or "name").errors.append(str(exc))
+        else:
+            db.session.commit()
+            flash(f"{node.name} saved.", "success")
+            return redirect(url_for("graph.show_node", node_id=node.id))
+    db.session.rollback()
+    return _render_node(node, form=form, status=422)
+
+
+@bp.post("/nodes/<int:node_id>/delete")
+@permission_required("graph.write")
+def delete_node(node_id: int):
+    node = db.get_or_404(GraphNode, node_id)
+    if ConfirmForm().validate_on_submit():
+        try:
+            services.delete_node(db.session, node)
+        except services.GraphChangeError as exc:
+            flash(str(exc), "warning")
+            return redirect(url_for("graph.show_node", node_id=node.id))
+        db.session.commit()
+        flash(f"{node.name} and its dependencies removed from the graph.", "success")
+    return redirect(url_for("graph.nodes"))
+
+
+@bp.post("/nodes/<int:node_id>/dependencies")
+@permission_required("graph.write")
+def add_dependency(node_id: int):
+    node = db.get_or_404(GraphNode, node_id)
+    form = DependencyForm(targets=_targets(node))
+    if form.validate_on_submit():
+        target = db.session.get(GraphNode, int(form.target.data))
+        if target is None:
+            abort(404)
+        try:
+            services.add_edge(db.session, node, target, float(form.switchover_hours.data or 0))
+        except services.GraphChangeError as exc:
+            getattr(form, exc.field or "target").errors.append(str(exc))
+        else:
+            db.session.commit()
+            flash(f"{node.name} now depends on {target.name}.", "success")
+            return redirect(url_for("graph.show_node", node_id=node.id))
+    db.session.rollback()
+    return _render_node(node, dependency_form=form, status=422)
+
+
+def _edge_or_404(edge_id: int) -> GraphEdge:
+    return db.get_or_404(GraphEdge, edge_id)
+
+
+@bp.post("/edges/<int:edge_id>/switchover")
+@permission_required("graph.write")
+def edit_switchover(edge_id: int):
+    edge = _edge_or_404(edge_id)
+    form = SwitchoverForm()
+    if form.validate_on_submit():
+        services.update_edge(db.session, edge, float(form.switchover_hours.data))
+        db.session.commit()
+        flash(f"Switchover from {edge.source.name} to {edge.target.name} saved.", "success")
+    else:
+        errors = "; ".join(e for errs in form.errors.values() for e in errs)
+        flash(f"Switchover not saved: {errors}", "warning")
+    return redirect(url_for("graph.show_node", node_id=edge.source_id))
+
+
+@bp.post("/edges/<int:edge_id>/delete")
+@permission_required("graph.write")
+def delete_edge(edge_id: int):
+    edge = _edge_or_404(edge_id)
+    source_id = edge.source_id
+    if ConfirmForm().validate_on_submit():
+        names = (edge.source.name, edge.target.name)
+        try:
+            services.remove_edge(db.session, edge)
+        except services.GraphChangeError as exc:
+            flash(str(exc), "warning")
+        else:
+            db.session.commit()
+            flash(f"{names[0]} no longer depends on {names[1]}.", "success")
+    return redirect(url_for("graph.show_node", node_id=source_id))
+
+
+# --- concentration ----------------------------------------------------------------------------
+
+
+@bp.get("/concentration")
+@permission_required("graph.read")
+def concentration():
+    document = services.concentration_document(db.session)
+    db.session.commit()
+    kinds = [k for k in request.args.getlist("kind") if k in {x.value for x in NodeKind}]
+    items = [i for i in document["items"] if not kinds or i["kind"] in kinds]
+    try:
+        items = sort_items(items, request.args.get("sort"), CONCENTRATION_SORTS, "rank")
+        export = request.args.get("export")
+        if export:
+            return export_response(CONCENTRATION_TABLE, items, export)
+        page, per_page = _page_args()
+    except BadTableRequest as exc:
+        flash(str(exc), "warning")
+        return redirect(url_for("graph.concentration"))
+    url = _node_url(_key_to_id())
+    ranked = sorted(items, key=lambda i: i["rank"])
+    return render_template(
+        "graph/concentration.html",
+        page=page_of(items, page, per_page),
+        figure=concentration_chart(ranked, url),
+        kinds=[(k.value, KIND_LABELS[k]) for k in NodeKind],
+        chosen_kinds=kinds,
+        sort=request.args.get("sort") or "rank",
+        node_url=url,
+        version=document["graph_version"],
+    )
+
+
+# --- scenarios --------------------------------------------------------------------------------
+
+
+@bp.get("/scenario")
+@permission_required("graph.read")
+def scenario():
+    graph = services.load_graph(db.session)
+    db.session.commit()
+    form = ScenarioForm(formdata=request.args)
+    vendor_rows = db.session.execute(
+        select(Vendor.id, Vendor.name)
+        .join(GraphNode, GraphNode.vendor_id == Vendor.id)
+        .where(GraphNode.kind == NodeKind.VENDOR)
+        .order_by(Vendor.name)
+    ).all()
+    form.vendors.choices = choices((str(i), name) for i, name in vendor_rows)
+    countries = sorted(
+        {str(n.attributes["country"]) for n in graph.nodes if n.attributes.get("country")}
+    )
+    form.countries.choices = choices((c, f"{country_name(c)} ({c})") for c in countries)
+    regions = sorted({n.name for n in graph.nodes if n.kind == NodeKind.CLOUD_REGION})
+    form.regions.choices = choices((r, r) for r in regions)
+    form.nodes.choices = choices(
+        (n.id, f"{KIND_LABELS[NodeKind(n.kind)]} · {n.label}")
+        for n in sorted(graph.nodes, key=lambda n: (n.kind, n.label.lower()))
+        if n.kind != NodeKind.BUSINESS_SERVICE
+    )
+    result = None
+    asked = any(request.args.getlist(f) for f in ("vendors", "countries", "regions", "nodes"))
+    if asked and form.validate():
+        try:
+            result = services.scenario_document(
+                db.session,
+                services.ScenarioRequest(
+                    fail=form.nodes.data or [],
+                    countries=form.countries.data or [],
+                    regions=form.regions.data or [],
+                    vendors=[int(v) for v in form.vendors.data or []],
+                ),
+            )
+        except services.GraphChangeError as exc:
+            flash(str(exc), "warning")
+        db.session.commit()
+    return render_template(
+        "graph/scenario.html",
+        form=form,
+        result=result,
+        asked=asked,
+        node_url=_node_url(_key_to_id()),
+    )
+
+
+# --- import and export ------------------------------------------------------------------------
+
+
+@bp.route("/import", methods=["GET", "POST"])
+@permission_required("graph.write")
+def import_graph():
+    form = ImportForm()
+    problems: list[str] = []
+    if form.validate_on_submit():
+        upload = form.file.data
+        edges = form.edges_file.data if form.format.data == "csv" else None
+        try:
+            graph = read_graph_file(
+                upload.read(),
+                upload.filename or "upload",
+                edges.read() if edges else None,
+                (edges.filename or "edges.csv") if edges else "edges.csv",
+                form.format.data,
+                form.alternatives.data or "",
+            )
+            summary = services.import_graph(
+                db.session, graph, source=f"upload:{upload.filename or 'file'}"
+            )
+        except InvalidGraph as exc:
+            db.session.rollback()
+            problems = list(interchange.iter_problems(exc.problems))
+        else:
+            db.session.commit()
+            flash(
+                f"Imported {summary.nodes} nodes and {summary.edges} edges; business services: "
+                f"{summary.business_services_created} created, "
+                f"{summary.business_services_updated} updated.",
+                "success",
+            )
+            return redirect(url_for("graph.index"))
+    status = 422 if problems or form.errors else 200
+    return render_template("graph/import.html", form=form, problems=problems), status
+
+
+@bp.get("/export")
+@permission_required("graph.read")
+def export_graph():
+    fmt = request.args.get("format", "json")
+    graph = services.export_graph(db.session)
+    db.session.commit()
+    stamp = date.today().isoformat()
+    if fmt == "json":
+        return Response(
+            interchange.to_json(graph),
+            mimetype="application/json",
+            headers={"Content-Disposition": f'attachment; filename="graph-{stamp}.json"'},
+        )
+    if fmt == "csv":
+        nodes_csv, edges_csv = interchange.to_csv(graph)
+        buffer = io.BytesIO()
+        with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
+            archive.writestr("nodes.csv", nodes_csv)
+            archive.writestr("edges.csv", edges_csv)
+        return Response(
+            buffer.getvalue(),
+            mimetype="application/zip",
+            headers={"Content-Disposition": f'attachment; filename="graph-{stamp}-csv.zip"'},
+        )
+    abort(400, description="Export format must be json or csv.")
+
+
+# --- home page --------------------------------------------------------------------------------
+
+
+@task_provider
+def graph_tasks(session, user) -> list[Task]:
+    if user.role not in (Role.ADMIN, Role.VENDOR_MANAGER):
+        return []
+    needing = services.services_needing_attention(session)
+    session.commit()
+    if not needing:
+        return []
+    down = [s for s in needing if s["down"]]
+    tasks = [
+        Task(
+            "Remove single points of failure",
+            "Business services that one company, region or component can take down, or whose "
+            "requirements are not met at all: "
+            + ", ".join(s["name"] for s in needing[:4])
+            + (" …" if len(needing) > 4 else "")
+            + ".",
+            url_for("graph.business_services", sort="name"),
+            len(needing),
+            "danger" if down else "warning",
+        )
+    ]
+    return tasks

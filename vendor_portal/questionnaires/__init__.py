@@ -1,5 +1,6 @@
 from flask import Blueprint
 
-bp = Blueprint("questionnaires", __name__, url_prefix="/questionnaires")
+# cli_group: the blueprint's commands appear as `flask questionnaires COMMAND`.
+bp = Blueprint("questionnaires", __name__, url_prefix="/questionnaires", cli_group="questionnaires")
 
-from vendor_portal.questionnaires import routes  # noqa: E402, F401
+from vendor_portal.questionnaires import cli, demo, models, routes  # noqa: E402, F401

@@ -51,11 +51,15 @@ def lei_with_check_digits(base18: str) -> str:
     return f"{base18.upper()}{98 - int(digits) % 97:02d}"
 
 
+@cache
+def _country_names() -> dict[str, str]:
+    return {c.alpha_2: c.name for c in pycountry.countries}
+
+
 def country_name(code: str | None) -> str:
     if not code:
         return ""
-    country = pycountry.countries.get(alpha_2=code)
-    return country.name if country else code
+    return _country_names().get(code, code)
 
 
 @cache

@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import JSON, ForeignKey, String, Text
+from sqlalchemy import JSON, ForeignKey, Index, String, Text
 from sqlalchemy import true as sa_true
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
@@ -13,6 +13,8 @@ from vendor_portal.vendors.domain import country_name
 
 class Vendor(db.Model):
     __tablename__ = "vendor"
+    # The default list: unarchived vendors by name, paged without sorting the whole table.
+    __table_args__ = (Index("ix_vendor_list", "archived_at", "name", "id"),)
     id: Mapped[int] = mapped_column(primary_key=True)
     name: Mapped[str] = mapped_column(String(200), index=True)
     lei: Mapped[str | None] = mapped_column(String(20), unique=True)

@@ -1,5 +1,8 @@
+from functools import cache
+
 from flask import abort, current_app, flash, redirect, render_template, request, url_for
 from flask_login import current_user
+from markupsafe import Markup, escape
 
 from vendor_portal.db import utcnow
 from vendor_portal.extensions import db
@@ -23,6 +26,21 @@ def _filters() -> dict:
         "country": args.get("country") or None,
         "archived": args.get("archived") == "1",
     }
+
+
+@cache
+def _country_options() -> str:
+    """The country <option>s, escaped once: the list page renders them on every request."""
+    return "".join(
+        f'<option value="{code}">{escape(name)}</option>' for code, name in country_choices()
+    )
+
+
+def country_options(selected: str | None) -> Markup:
+    html = _country_options()
+    if selected:
+        html = html.replace(f'value="{selected}">', f'value="{selected}" selected>', 1)
+    return Markup(html)  # noqa: S704 (built from escaped ISO data above)
 
 
 @bp.get("/")
@@ -50,7 +68,8 @@ def index():
         sort=request.args.get("sort") or VENDOR_TABLE.default_sort,
         tiers=list(Tier),
         statuses=list(VendorStatus),
-        countries=country_choices(),
+        country_options=country_options(filters["country"]),
+        vendor_url=url_for("vendors.show", vendor_id=0)[:-1],
         can_write=has_permission(current_user, "vendors.write"),
     )
 

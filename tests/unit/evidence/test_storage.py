@@ -215,3 +215,26 @@ def test_leftover_temporary_files_can_be_cleaned(storage):
 def test_format_size():
     assert format_size(100 * 1024 * 1024) == "100 MB"
     assert format_size(512) == "512 bytes"
+
+
+def test_request_body_is_read_in_large_blocks_but_never_past_its_length():
+    from vendor_portal.storage import _buffer_input
+
+    source = io.BytesIO(b"a" * 10 + b"NEXT-REQUEST")  # a keep-alive socket holds more
+    environ = {"CONTENT_LENGTH": "10", "wsgi.input": source}
+    _buffer_input(environ)
+    assert environ["wsgi.input"].read() == b"a" * 10
+    unknown = {"wsgi.input": source}  # no length and not terminated: left alone
+    _buffer_input(unknown)
+    assert unknown["wsgi.input"] is source
+
+
+def test_large_files_are_written_back_while_they_are_received(storage, monkeypatch):
+    import vendor_portal.storage as storage_module
+
+    monkeypatch.setattr(storage_module, "WRITEBACK_EVERY", 64 * 1024)
+    content = PDF + os.urandom(1024 * 1024)
+    stored = storage.save(io.BytesIO(content), "big.pdf")
+    with storage.open_verified(stored.key, stored.sha256) as handle:
+        assert handle.read() == content
+    assert stored_files(storage) == [storage.root / stored.key]

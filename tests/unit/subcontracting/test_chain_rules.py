@@ -51,7 +51,11 @@ def test_a_stored_loop_is_reported_not_followed_forever():
 
 @pytest.mark.parametrize(
     ("a", "b"),
-    [("Acme Hosting Ltd.", "ACME HOSTING LIMITED"), ("Nimbus GmbH", "nimbus"), ("Blue-River S.A.", "Blue River SA")],
+    [
+        ("Acme Hosting Ltd.", "ACME HOSTING LIMITED"),
+        ("Nimbus GmbH", "nimbus"),
+        ("Blue-River S.A.", "Blue River SA"),
+    ],
 )
 def test_company_names_match_across_legal_forms(a, b):
     assert normalise_company_name(a) == normalise_company_name(b)
@@ -59,7 +63,9 @@ def test_company_names_match_across_legal_forms(a, b):
 
 def test_pending_notice_past_its_deadline_counts_as_silence():
     deadline = datetime(2026, 1, 31, tzinfo=UTC)
-    assert effective_notice_status("pending", deadline, deadline - timedelta(seconds=1)) == "pending"
+    assert (
+        effective_notice_status("pending", deadline, deadline - timedelta(seconds=1)) == "pending"
+    )
     assert effective_notice_status("pending", deadline, deadline) == "lapsed"
     assert effective_notice_status("approved", deadline, deadline + timedelta(days=9)) == "approved"
 

@@ -46,7 +46,6 @@ def test_procurement_drafts_a_contract_and_records_its_clauses(client, auth, bui
         f"/contracts/{contract.id}/edit",
         data={
             "title": "Hosting 2027",
-            "status": "awaiting_gate",
             "vendor_service_ids": [service.id],
             "clause_ids": [o.id for o in session.scalars(select(Obligation))],
         },
@@ -54,21 +53,8 @@ def test_procurement_drafts_a_contract_and_records_its_clauses(client, auth, bui
     assert edit.status_code == 302
     session.expire_all()
     stored = session.get(Contract, contract.id)
-    assert stored.status == "awaiting_gate" and [s.id for s in stored.services] == [service.id]
+    assert stored.status == "draft" and [s.id for s in stored.services] == [service.id]
     assert 'data-testid="missing-clauses"' not in client.get(f"/contracts/{contract.id}").text
-
-
-def test_no_path_approves_a_contract_before_the_gate_exists(client, auth, build, session, app):
-    vendor = build.vendor()
-    auth.login_as("procurement")
-    client.post("/contracts/new", data={"vendor_id": vendor.id, "title": "T"})
-    contract = session.scalar(select(Contract))
-    refused = client.post(
-        f"/contracts/{contract.id}/edit", data={"title": "T", "status": "approved"}
-    )
-    assert refused.status_code == 200 and "Not a valid choice" in refused.text
-    session.expire_all()
-    assert session.get(Contract, contract.id).status == "draft"
 
 
 def test_bad_contract_input(client, auth, build, session):
@@ -151,3 +137,36 @@ def test_contracts_api(client, build, session):
         "Authorization": f"Bearer {build.token(build.user(role='vendor_user', vendor=vendor))}"
     }
     assert client.get("/api/v1/contracts", headers=vendor_user).status_code == 403
+
+
+def test_a_renewal_records_its_terms_and_is_gated_like_any_contract(client, auth, build, session):
+    vendor = build.vendor(tier="critical")
+    auth.login_as("procurement")
+    client.post("/contracts/new", data={"vendor_id": vendor.id, "title": "Hosting 2024"})
+    first = session.scalar(select(Contract))
+    client.post(
+        "/contracts/new",
+        data={
+            "vendor_id": vendor.id,
+            "title": "Hosting 2027",
+            "renews_id": first.id,
+            "value": "125000.50",
+            "currency": "eur",
+            "renewal_date": "2027-12-01",
+            "notice_date": "2027-09-01",
+        },
+    )
+    renewal = session.scalar(select(Contract).where(Contract.title == "Hosting 2027"))
+    assert (
+        renewal.renews_id == first.id
+        and str(renewal.value) == "125000.50"
+        and renewal.currency == "EUR"
+    )
+    assert "Hosting 2024" in client.get(f"/contracts/{renewal.id}").text
+    client.post(f"/gate/contracts/{renewal.id}/status", data={"status": "awaiting_gate"})
+    refused = client.post(
+        f"/gate/contracts/{renewal.id}/status", data={"status": "approved"}, follow_redirects=True
+    )
+    assert "does not pass" in refused.text
+    session.expire_all()
+    assert session.get(Contract, renewal.id).status == "awaiting_gate"

@@ -1,0 +1,177 @@
+"""`flask --app vendor_portal graph COMMAND`: import, export, SPOFs and scenarios."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import click
+
+from vendor_portal.audit.services import Actor, set_actor
+from vendor_portal.extensions import db
+from vendor_portal.graph import bp, services
+from vendor_portal.graph.domain import interchange
+from vendor_portal.graph.domain.files import FORMATS, read_graph_file
+from vendor_portal.graph.domain.interchange import InvalidGraph
+
+
+def _fail(exc: InvalidGraph) -> click.ClickException:
+    lines = "\n".join(f"  {line}" for line in interchange.iter_problems(exc.problems))
+    count = len(exc.problems)
+    return click.ClickException(
+        f"Nothing was imported: {count} problem{'s' if count != 1 else ''}.\n{lines}"
+    )
+
+
+@bp.cli.command("import")
+@click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option(
+    "--edges",
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    help="The edges CSV; FILE is then the nodes CSV.",
+)
+@click.option(
+    "--format",
+    "fmt",
+    type=click.Choice(FORMATS),
+    default="auto",
+    show_default=True,
+    help="json: interchange JSON; csv: nodes CSV (and --edges); willems: a Willems (2008) "
+    "supply chain. auto guesses from the file.",
+)
+@click.option(
+    "--alternatives",
+    default="",
+    help="Willems chains: stage classes (e.g. Dist,Retail) that any one upstream stage can "
+    "supply; other stages need all their upstream stages.",
+)
+def import_command(file: Path, edges: Path | None, fmt: str, alternatives: str) -> None:
+    """Replace the dependency graph with FILE (all or nothing)."""
+    set_actor(Actor(None, "cli:graph import"))
+    try:
+        graph = read_graph_file(
+            file.read_bytes(),
+            file.name,
+            edges.read_bytes() if edges else None,
+            edges.name if edges else "edges.csv",
+            fmt,
+            alternatives,
+        )
+        summary = services.import_graph(db.session, graph, source=f"cli:{file.name}")
+    except InvalidGraph as exc:
+        db.session.rollback()
+        raise _fail(exc) from exc
+    db.session.commit()
+    click.echo(
+        f"Imported {summary.nodes} nodes and {summary.edges} edges (graph version "
+        f"{summary.version}); business services: {summary.business_services_created} created, "
+        f"{summary.business_services_updated} updated."
+    )
+
+
+@bp.cli.command("export")
+@click.option(
+    "--format", "fmt", type=click.Choice(("json", "csv")), default="json", show_default=True
+)
+@click.option(
+    "--output",
+    type=click.Path(dir_okay=False, writable=True, path_type=Path),
+    help="Write here instead of standard output (csv: the nodes file).",
+)
+@click.option(
+    "--edges-output",
+    type=click.Path(dir_okay=False, writable=True, path_type=Path),
+    help="csv: where to write the edges file (required with --format csv).",
+)
+def export_command(fmt: str, output: Path | None, edges_output: Path | None) -> None:
+    """Write the dependency graph in the interchange format."""
+    graph = services.export_graph(db.session)
+    db.session.commit()  # records the graph may have been brought in step with
+    if fmt == "json":
+        text = interchange.to_json(graph)
+        if output:
+            output.write_text(text, encoding="utf-8")
+        else:
+            click.echo(text, nl=False)
+        return
+    if output is None or edges_output is None:
+        raise click.UsageError("--format csv needs --output NODES.csv and --edges-output EDGES.csv")
+    nodes_csv, edges_csv = interchange.to_csv(graph)
+    output.write_text(nodes_csv, encoding="utf-8")
+    edges_output.write_text(edges_csv, encoding="utf-8")
+    click.echo(
+        f"Wrote {len(graph.nodes)} nodes to {output} and {len(graph.edges)} edges to "
+        f"{edges_output}."
+    )
+
+
+@bp.cli.command("spof")
+@click.option("--service", help="One business service: its node id or its record id.")
+@click.option(
+    "--format", "fmt", type=click.Choice(("text", "json")), default="text", show_default=True
+)
+def spof_command(service: str | None, fmt: str) -> None:
+    """Single points of failure and gaps per business service (as GET /api/v1/graph/spof)."""
+    try:
+        document = services.spof_document(db.session, service)
+    except services.UnknownService as exc:
+        raise click.ClickException(str(exc)) from exc
+    db.session.commit()
+    if fmt == "json":
+        click.echo(json.dumps(document, indent=2, sort_keys=True, ensure_ascii=False))
+        return
+    for item in document["services"]:
+        status = "DOWN with nothing failed" if item["down"] else f"{len(item['spofs'])} SPOFs"
+        click.echo(f"{item['name']} ({item['id']}): {status}")
+        for spof in item["spofs"]:
+            mark = " [common cause]" if spof["common_cause"] else ""
+            click.echo(f"  - {spof['name']}{mark}: {spof['explanation']}")
+        for gap in item["gaps"]:
+            click.echo(f"  gap: {gap['explanation']}")
+
+
+@bp.cli.command("scenario")
+@click.option("--fail", "fail", multiple=True, help="A node id to fail (repeatable).")
+@click.option("--country", multiple=True, help="Fail everything in this country (ISO alpha-2).")
+@click.option("--region", multiple=True, help="Fail this cloud region (repeatable).")
+@click.option(
+    "--format", "fmt", type=click.Choice(("text", "json")), default="text", show_default=True
+)
+def scenario_command(
+    fail: tuple[str, ...], country: tuple[str, ...], region: tuple[str, ...], fmt: str
+) -> None:
+    """Which business services go down beyond their RTO, and what it costs per hour."""
+    try:
+        document = services.scenario_document(
+            db.session,
+            services.ScenarioRequest(
+                fail=list(fail), countries=list(country), regions=list(region)
+            ),
+        )
+    except services.GraphChangeError as exc:
+        raise click.ClickException(str(exc)) from exc
+    db.session.commit()
+    if fmt == "json":
+        click.echo(json.dumps(document, indent=2, sort_keys=True, ensure_ascii=False))
+        return
+    failed = ", ".join(n["name"] for n in document["failed"]) or "nothing"
+    click.echo(f"Failed: {failed}")
+    click.echo(
+        f"Down beyond RTO: {len(document['down_services'])} services, "
+        f"{document['cost_per_hour']:,.0f} per hour"
+    )
+    for item in document["down_services"]:
+        click.echo(f"  - {item['name']} (RTO {item['rto_hours']} h)")
+    click.echo("Restoration order:")
+    for step in document["restoration_order"]:
+        names = ", ".join(n["name"] for n in step["nodes"])
+        click.echo(f"  {step['wave']}. {'loop: ' if step['loop'] else ''}{names}")
+
+
+@bp.cli.command("rebuild")
+def rebuild_command() -> None:
+    """Bring the nodes built from records (vendors, services, hosting) in step with them."""
+    set_actor(Actor(None, "cli:graph rebuild"))
+    changed = services.rebuild_from_records(db.session)
+    db.session.commit()
+    click.echo("Graph rebuilt from records." if changed else "Graph already in step with records.")

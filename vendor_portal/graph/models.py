@@ -1,0 +1,127 @@
+from __future__ import annotations
+
+from datetime import datetime
+from typing import TYPE_CHECKING, Any
+
+from sqlalchemy import JSON, ForeignKey, Index, String, Text, UniqueConstraint
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from vendor_portal.db import utcnow
+from vendor_portal.extensions import db
+
+if TYPE_CHECKING:
+    from vendor_portal.vendors.models import Vendor, VendorService
+
+
+class BusinessService(db.Model):
+    """A critical function of the organisation, from the business impact analysis."""
+
+    __tablename__ = "business_service"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(200), index=True)
+    owner: Mapped[str | None] = mapped_column(String(200))
+    description: Mapped[str | None] = mapped_column(Text)
+    criticality: Mapped[str] = mapped_column(String(16), index=True)
+    # Maximum tolerable downtime, recovery time and recovery point objectives, in hours.
+    mtd_hours: Mapped[float | None]
+    rto_hours: Mapped[float | None]
+    rpo_hours: Mapped[float | None]
+    downtime_cost_per_hour: Mapped[float | None]
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+    archived_at: Mapped[datetime | None] = mapped_column(index=True)
+
+    node: Mapped[GraphNode | None] = relationship(back_populates="business_service")
+
+    @property
+    def archived(self) -> bool:
+        return self.archived_at is not None
+
+
+class GraphNode(db.Model):
+    """A node of the dependency graph; `key` is its id in the interchange format.
+
+    Nodes built from records (`origin` "record") carry a link to the record: a vendor, a vendor
+    service, a business service, or (by key) a country or cloud region named in hosting data."""
+
+    __tablename__ = "graph_node"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    key: Mapped[str] = mapped_column(String(200), unique=True)
+    kind: Mapped[str] = mapped_column(String(32), index=True)
+    name: Mapped[str] = mapped_column(String(200))
+    requires: Mapped[str] = mapped_column(String(16))  # "all", "any" or k as digits
+    country: Mapped[str | None] = mapped_column(String(2), index=True)
+    attributes: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    origin: Mapped[str] = mapped_column(String(16), default="manual")
+    vendor_id: Mapped[int | None] = mapped_column(ForeignKey("vendor.id"), index=True)
+    vendor_service_id: Mapped[int | None] = mapped_column(
+        ForeignKey("vendor_service.id"), unique=True
+    )
+    business_service_id: Mapped[int | None] = mapped_column(
+        ForeignKey("business_service.id"), unique=True
+    )
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+
+    vendor: Mapped[Vendor | None] = relationship()
+    vendor_service: Mapped[VendorService | None] = relationship()
+    business_service: Mapped[BusinessService | None] = relationship(back_populates="node")
+
+    @property
+    def requires_value(self) -> str | int:
+        return int(self.requires) if self.requires.isdigit() else self.requires
+
+
+class GraphEdge(db.Model):
+    """`source` depends on `target`."""
+
+    __tablename__ = "graph_edge"
+    __table_args__ = (UniqueConstraint("source_id", "target_id", name="uq_graph_edge_pair"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    source_id: Mapped[int] = mapped_column(ForeignKey("graph_node.id", ondelete="CASCADE"))
+    target_id: Mapped[int] = mapped_column(
+        ForeignKey("graph_node.id", ondelete="CASCADE"), index=True
+    )
+    switchover_hours: Mapped[float] = mapped_column(default=0.0)
+    attributes: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    origin: Mapped[str] = mapped_column(String(16), default="manual")
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+    source: Mapped[GraphNode] = relationship(foreign_keys=[source_id])
+    target: Mapped[GraphNode] = relationship(foreign_keys=[target_id])
+
+
+class GraphState(db.Model):
+    """One row: the graph version, raised by every change, and what the record-built part was
+    built from. `token` is new whenever the row is (re)created, so cached results never
+    outlive the graph they describe."""
+
+    __tablename__ = "graph_state"
+    __audit__ = False  # bookkeeping: the changes themselves are audited
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    token: Mapped[str] = mapped_column(String(32))
+    version: Mapped[int] = mapped_column(default=1)
+    records_fingerprint: Mapped[str | None] = mapped_column(String(64))
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class GraphResult(db.Model):
+    """An analysis result for one graph version (SPOFs, concentration), computed once."""
+
+    __tablename__ = "graph_result"
+    __audit__ = False
+    __table_args__ = (
+        UniqueConstraint("token", "version", "name", name="uq_graph_result_version"),
+        Index("ix_graph_result_version", "version"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    token: Mapped[str] = mapped_column(String(32))
+    version: Mapped[int]
+    name: Mapped[str] = mapped_column(String(32))
+    payload: Mapped[Any] = mapped_column(JSON)
+    computed_at: Mapped[datetime] = mapped_column(default=utcnow)

@@ -1,0 +1,1106 @@
+"""The stored dependency graph: building it from records, editing, import/export, and analyses
+cached per graph version. Services take the session and flush; the request or CLI commits.
+
+The part of the graph built from records (a node per business service, per active vendor
+service and its vendor, per country and cloud region named in hosting data, and the edges
+"vendor service depends on its vendor and on where it is hosted") is kept in step with the records
+by `ensure_current`: it compares a fingerprint of those records with the one the graph was built
+from, and rebuilds that part when they differ. Everything else (capabilities, components,
+facilities, extra edges, requirements, switchover times) is drawn by hand or imported.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import threading
+import uuid
+from collections import OrderedDict
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from typing import Any
+
+from sqlalchemy import Select, delete, func, insert, or_, select, update
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from vendor_portal.audit.services import Actor, acting_as, current_actor, record_event
+from vendor_portal.db import utcnow
+from vendor_portal.graph.domain import documents
+from vendor_portal.graph.domain.business import CRITICALITY_ORDER, slug
+from vendor_portal.graph.domain.interchange import InvalidGraph, Problem, to_json
+from vendor_portal.graph.domain.model import (
+    KINDS,
+    DependencyGraph,
+    Edge,
+    Node,
+    NodeKind,
+    default_requires,
+)
+from vendor_portal.graph.domain.scenario import nodes_in_places, run_scenario
+from vendor_portal.graph.domain.spof import spof_reports
+from vendor_portal.graph.models import (
+    BusinessService,
+    GraphEdge,
+    GraphNode,
+    GraphResult,
+    GraphState,
+)
+from vendor_portal.vendors.domain import country_name
+from vendor_portal.vendors.models import Vendor, VendorService
+
+STATE_ID = 1
+RECORD = "record"
+MANUAL = "manual"
+IMPORTED = "import"
+# Node fields that link a node to a record; exported, and read back on import.
+LINK_FIELDS = ("vendor_id", "vendor_service_id", "business_service_id")
+BUSINESS_FIELDS = ("rto_hours", "mtd_hours", "rpo_hours", "downtime_cost_per_hour")
+# Part of the cache key of stored results: raise it when the documents change shape or wording,
+# so that results computed by an older release are not served.
+RESULT_FORMAT = 1
+
+
+class GraphChangeError(ValueError):
+    """An edit that would break the graph; the message says why (and `field` where)."""
+
+    def __init__(self, message: str, field: str | None = None) -> None:
+        super().__init__(message)
+        self.field = field
+
+
+# --- keys of record-built nodes ---------------------------------------------------------------
+
+
+def vendor_key(vendor_id: int) -> str:
+    return f"vendor:{vendor_id}"
+
+
+def vendor_service_key(service_id: int) -> str:
+    return f"vendor_service:{service_id}"
+
+
+def country_key(code: str) -> str:
+    return f"country:{code.upper()}"
+
+
+def cloud_key(region: str) -> str:
+    return f"cloud:{region.strip().lower()}"
+
+
+RESERVED_PREFIXES = {
+    "vendor:": NodeKind.VENDOR,
+    "vendor_service:": NodeKind.VENDOR_SERVICE,
+    "country:": NodeKind.GEO_REGION,
+    "cloud:": NodeKind.CLOUD_REGION,
+}
+
+
+# --- version and state ---------------------------------------------------------------------------
+
+
+def state(session: Session) -> GraphState:
+    """The state row, created when missing (a new database, or one emptied by tests)."""
+    found = session.get(GraphState, STATE_ID)
+    if found is not None:
+        return found
+    try:
+        with session.begin_nested():
+            session.add(GraphState(id=STATE_ID, token=uuid.uuid4().hex, version=1))
+    except IntegrityError:
+        pass  # created meanwhile by another request
+    return session.get(GraphState, STATE_ID)  # type: ignore[return-value]
+
+
+def bump_version(session: Session) -> int:
+    """Raise the graph version (every change does); atomic under concurrent writers."""
+    current = state(session)
+    session.execute(
+        update(GraphState)
+        .where(GraphState.id == STATE_ID)
+        .values(version=GraphState.version + 1, updated_at=utcnow())
+    )
+    session.refresh(current)
+    return current.version
+
+
+# --- building from records -----------------------------------------------------------------------
+
+
+@dataclass
+class _Wanted:
+    nodes: dict[str, dict[str, Any]] = field(default_factory=dict)  # key -> column values
+    edges: set[tuple[str, str]] = field(default_factory=set)
+    fingerprint: str = ""
+
+
+def _records(session: Session) -> _Wanted:
+    wanted = _Wanted()
+    parts: list[Any] = []
+    rows = session.execute(
+        select(
+            VendorService.id,
+            VendorService.name,
+            VendorService.hosting_countries,
+            VendorService.cloud_regions,
+            Vendor.id,
+            Vendor.name,
+            Vendor.country,
+        )
+        .join(Vendor, VendorService.vendor_id == Vendor.id)
+        .where(VendorService.archived_at.is_(None), Vendor.archived_at.is_(None))
+        .order_by(VendorService.id)
+    ).all()
+    for service_id, name, countries, regions, vendor_id, vendor_name, vendor_country in rows:
+        countries = sorted({c.upper() for c in countries or [] if c})
+        regions = sorted({r.strip() for r in regions or [] if r and r.strip()})
+        parts.append(["vs", service_id, name, countries, regions, vendor_id])
+        vkey, skey = vendor_key(vendor_id), vendor_service_key(service_id)
+        wanted.nodes[vkey] = {
+            "kind": NodeKind.VENDOR.value,
+            "name": vendor_name,
+            "vendor_id": vendor_id,
+            "country": vendor_country,
+        }
+        wanted.nodes[skey] = {
+            "kind": NodeKind.VENDOR_SERVICE.value,
+            "name": name,
+            "vendor_id": vendor_id,
+            "vendor_service_id": service_id,
+        }
+        wanted.edges.add((skey, vkey))
+        for code in countries:
+            ckey = country_key(code)
+            wanted.nodes[ckey] = {
+                "kind": NodeKind.GEO_REGION.value,
+                "name": country_name(code),
+                "country": code,
+            }
+            wanted.edges.add((skey, ckey))
+        for region in regions:
+            rkey = cloud_key(region)
+            wanted.nodes.setdefault(rkey, {"kind": NodeKind.CLOUD_REGION.value, "name": region})
+            wanted.edges.add((skey, rkey))
+    vendors_seen = {row[4] for row in rows}
+    vendors_seen |= _subcontracting(session, wanted, parts)
+    for vendor_id, vendor_name, vendor_country in session.execute(
+        select(Vendor.id, Vendor.name, Vendor.country).where(Vendor.id.in_(vendors_seen))
+        if vendors_seen
+        else select(Vendor.id, Vendor.name, Vendor.country).where(False)
+    ):
+        parts.append(["v", vendor_id, vendor_name, vendor_country])
+        wanted.nodes[vendor_key(vendor_id)] = {
+            "kind": NodeKind.VENDOR.value,
+            "name": vendor_name,
+            "vendor_id": vendor_id,
+            "country": vendor_country,
+        }
+    # Archived business services keep their node (and hand-drawn edges) for when they come
+    # back; the analyses leave them out (see _read_graph).
+    for bs_id, bs_name, archived_at in session.execute(
+        select(BusinessService.id, BusinessService.name, BusinessService.archived_at).order_by(
+            BusinessService.id
+        )
+    ):
+        parts.append(["bs", bs_id, bs_name, archived_at is not None])
+        wanted.nodes[f"bs#{bs_id}"] = {
+            "kind": NodeKind.BUSINESS_SERVICE.value,
+            "name": bs_name,
+            "business_service_id": bs_id,
+        }
+    digest = hashlib.sha256(json.dumps(parts, sort_keys=True, default=str).encode())
+    wanted.fingerprint = digest.hexdigest()
+    return wanted
+
+
+def _subcontracting(session: Session, wanted: _Wanted, parts: list[Any]) -> set[int]:
+    """Declared subcontracting chains: whoever a subcontractor works for depends on it. A
+    direct subcontractor declared for some of the head vendor's services sits under those
+    services' nodes (else under the vendor's); a deeper one under the subcontractor above it.
+    Returns the vendors involved."""
+    from vendor_portal.subcontracting.models import SubcontractorDeclaration, declaration_service
+
+    rows = session.execute(
+        select(
+            SubcontractorDeclaration.id,
+            SubcontractorDeclaration.vendor_id,
+            SubcontractorDeclaration.subcontractor_id,
+            SubcontractorDeclaration.parent_id,
+        )
+        .join(Vendor, Vendor.id == SubcontractorDeclaration.subcontractor_id)
+        .where(SubcontractorDeclaration.removed_at.is_(None), Vendor.archived_at.is_(None))
+        .order_by(SubcontractorDeclaration.id)
+    ).all()
+    if not rows:
+        return set()
+    subcontractor_of = {row.id: row.subcontractor_id for row in rows}
+    services_of: dict[int, list[int]] = {}
+    for declaration_id, service_id in session.execute(
+        select(declaration_service.c.declaration_id, declaration_service.c.vendor_service_id)
+    ):
+        services_of.setdefault(declaration_id, []).append(service_id)
+    involved: set[int] = set()
+    for row in rows:
+        target = vendor_key(row.subcontractor_id)
+        if row.parent_id is not None:
+            if row.parent_id not in subcontractor_of:
+                continue  # the subcontractor above was removed: the chain is broken there
+            sources = [vendor_key(subcontractor_of[row.parent_id])]
+            involved.add(subcontractor_of[row.parent_id])
+        else:
+            sources = [
+                vendor_service_key(s)
+                for s in services_of.get(row.id, [])
+                if vendor_service_key(s) in wanted.nodes
+            ] or [vendor_key(row.vendor_id)]
+            involved.add(row.vendor_id)
+        involved.add(row.subcontractor_id)
+        for source in sources:
+            if source != target:
+                wanted.edges.add((source, target))
+        parts.append(["sub", row.id, sorted(sources), target])
+    return involved
+
+
+def ensure_current(session: Session) -> GraphState:
+    """Bring the record-built part of the graph up to date if its records changed."""
+    current = state(session)
+    wanted = _records(session)
+    if current.records_fingerprint == wanted.fingerprint:
+        return current
+    try:
+        with session.begin_nested(), _as_sync():
+            _sync(session, wanted)
+            current.records_fingerprint = wanted.fingerprint
+            session.flush()
+    except IntegrityError:
+        # Another request built the same nodes meanwhile; use what it stored.
+        session.expire_all()
+        return state(session)
+    return current
+
+
+@contextmanager
+def _as_sync() -> Iterator[None]:
+    """Changes made to follow the records are audited as such, on behalf of who caused them."""
+    actor = current_actor()
+    with acting_as(
+        Actor(actor.user_id, f"{actor.label} (graph built from records)", actor.address)
+    ):
+        yield
+
+
+def rebuild_from_records(session: Session) -> bool:
+    """Force the record-built part into step with the records; True when anything changed."""
+    wanted = _records(session)
+    with _as_sync():
+        changed = _sync(session, wanted)
+        state(session).records_fingerprint = wanted.fingerprint
+        session.flush()
+    return changed
+
+
+def _unique_key(session: Session, base: str, taken: set[str] | None = None) -> str:
+    key, n = base, 1
+    while (taken is not None and key in taken) or session.scalar(
+        select(GraphNode.id).where(GraphNode.key == key)
+    ):
+        n += 1
+        key = f"{base}-{n}"
+    return key
+
+
+def _sync(session: Session, wanted: _Wanted) -> bool:
+    nodes = {n.key: n for n in session.scalars(select(GraphNode))}
+    by_business = {n.business_service_id: n for n in nodes.values() if n.business_service_id}
+    changed = False
+    resolved: dict[str, GraphNode] = {}
+    for key, values in wanted.nodes.items():
+        if key.startswith("bs#"):
+            node = by_business.get(values["business_service_id"])
+            if node is None:
+                node = GraphNode(
+                    key=_unique_key(session, slug(values["name"]), set(nodes)),
+                    requires="all",
+                    attributes={},
+                    origin=RECORD,
+                )
+                session.add(node)
+                nodes[node.key] = node
+                changed = True
+        else:
+            node = nodes.get(key)
+            if node is None:
+                node = GraphNode(
+                    key=key,
+                    requires=str(default_requires(values["kind"])),
+                    attributes={},
+                    origin=RECORD,
+                )
+                session.add(node)
+                nodes[key] = node
+                changed = True
+        for column, value in values.items():
+            if getattr(node, column) != value:
+                setattr(node, column, value)
+                changed = True
+        if node.origin != RECORD:
+            node.origin = RECORD
+            changed = True
+        resolved[key] = node
+    session.flush()
+
+    wanted_ids = {id(n) for n in resolved.values()}
+    # Record-built nodes whose record went away: a business service or vendor service archived
+    # goes with its edges; a vendor, country or region node stays while hand-drawn edges use it.
+    used = _nodes_with_manual_edges(session)
+    for node in list(nodes.values()):
+        if node.origin != RECORD or id(node) in wanted_ids:
+            continue
+        if node.kind in (NodeKind.BUSINESS_SERVICE, NodeKind.VENDOR_SERVICE) or node.id not in used:
+            _delete_node(session, node)
+        else:
+            node.origin = MANUAL
+        changed = True
+    session.flush()
+
+    wanted_edges = {(resolved[a].id, resolved[b].id) for a, b in wanted.edges}
+    existing = {
+        (e.source_id, e.target_id): e
+        for e in session.scalars(
+            select(GraphEdge).where(
+                or_(
+                    GraphEdge.origin == RECORD,
+                    GraphEdge.source_id.in_([s for s, _ in wanted_edges] or [-1]),
+                )
+            )
+        )
+    }
+    for pair, edge in existing.items():
+        if edge.origin == RECORD and pair not in wanted_edges:
+            session.delete(edge)
+            changed = True
+    for pair in wanted_edges:
+        edge = existing.get(pair)
+        if edge is None:
+            session.add(
+                GraphEdge(source_id=pair[0], target_id=pair[1], origin=RECORD, attributes={})
+            )
+            changed = True
+        elif edge.origin != RECORD:
+            edge.origin = RECORD
+    session.flush()
+    if changed:
+        bump_version(session)
+    return changed
+
+
+def _delete_node(session: Session, node: GraphNode) -> None:
+    """Delete a node and its edges, each through the ORM so that the audit log sees them."""
+    for edge in session.scalars(
+        select(GraphEdge).where(or_(GraphEdge.source_id == node.id, GraphEdge.target_id == node.id))
+    ):
+        session.delete(edge)
+    session.flush()
+    session.delete(node)
+
+
+def _nodes_with_manual_edges(session: Session) -> set[int]:
+    rows = session.execute(
+        select(GraphEdge.source_id, GraphEdge.target_id).where(GraphEdge.origin != RECORD)
+    )
+    return {i for pair in rows for i in pair}
+
+
+# --- loading into the engine ---------------------------------------------------------------------
+
+_loaded: OrderedDict[tuple[str, int, str], DependencyGraph] = OrderedDict()
+_loaded_lock = threading.Lock()
+
+
+def _cache_key(current: GraphState) -> tuple[str, int, str]:
+    # The time of the last change is part of the key: a version raised in a transaction that was
+    # rolled back and raised again later is then not mistaken for the first one.
+    return (current.token, current.version, current.updated_at.isoformat())
+
+
+def load_graph(session: Session, current: GraphState | None = None) -> DependencyGraph:
+    """The stored graph as the engine sees it, kept in memory per graph version."""
+    current = current or ensure_current(session)
+    key = _cache_key(current)
+    with _loaded_lock:
+        found = _loaded.get(key)
+        if found is not None:
+            _loaded.move_to_end(key)
+            return found
+    graph = _read_graph(session)
+    with _loaded_lock:
+        _loaded[key] = graph
+        while len(_loaded) > 4:
+            _loaded.popitem(last=False)
+    return graph
+
+
+def _read_graph(session: Session) -> DependencyGraph:
+    n = GraphNode.__table__.c
+    b = BusinessService.__table__.c
+    rows = session.execute(
+        select(
+            n.id,
+            n.key,
+            n.kind,
+            n.name,
+            n.requires,
+            n.country,
+            n.attributes,
+            n.vendor_id,
+            n.vendor_service_id,
+            n.business_service_id,
+            b.rto_hours,
+            b.mtd_hours,
+            b.rpo_hours,
+            b.downtime_cost_per_hour,
+            b.criticality,
+            b.owner,
+        )
+        .select_from(
+            GraphNode.__table__.outerjoin(BusinessService.__table__, n.business_service_id == b.id)
+        )
+        .where(or_(n.business_service_id.is_(None), b.archived_at.is_(None)))
+        .order_by(n.id)
+    ).all()
+    key_of: dict[int, str] = {}
+    nodes: list[Node] = []
+    for row in rows:
+        attributes = dict(row.attributes or {})
+        if row.country:
+            attributes["country"] = row.country
+        for link in LINK_FIELDS:
+            value = getattr(row, link)
+            if value is not None:
+                attributes[link] = value
+        if row.business_service_id is not None:
+            for name in (*BUSINESS_FIELDS, "criticality", "owner"):
+                value = getattr(row, name)
+                if value is None:
+                    attributes.pop(name, None)
+                else:
+                    attributes[name] = value
+        attributes["node_id"] = row.id
+        key_of[row.id] = row.key
+        requires: str | int = int(row.requires) if row.requires.isdigit() else row.requires
+        nodes.append(Node(row.key, row.kind, row.name, requires, attributes))
+    e = GraphEdge.__table__.c
+    edges = [
+        Edge(key_of[s], key_of[t], float(sw or 0.0), dict(attrs or {}))
+        for s, t, sw, attrs in session.execute(
+            select(e.source_id, e.target_id, e.switchover_hours, e.attributes).order_by(e.id)
+        )
+        if s in key_of and t in key_of
+    ]
+    return DependencyGraph(nodes, edges)
+
+
+# --- analyses, cached per version ----------------------------------------------------------------
+
+
+def _cached(session: Session, name: str, compute: Any) -> tuple[dict[str, Any], GraphState]:
+    """A result for the current graph version: stored once, then read back."""
+    current = ensure_current(session)
+    token, version = current.token, current.version
+    name = f"{name}/{RESULT_FORMAT}"
+    found = session.scalar(
+        select(GraphResult.payload).where(
+            GraphResult.token == token, GraphResult.version == version, GraphResult.name == name
+        )
+    )
+    if found is not None:
+        return found, current
+    payload = compute(current)
+    try:
+        with session.begin_nested():
+            session.execute(
+                delete(GraphResult).where(
+                    or_(GraphResult.token != token, GraphResult.version < version)
+                )
+            )
+            session.add(GraphResult(token=token, version=version, name=name, payload=payload))
+    except IntegrityError:
+        pass  # another request stored the same result meanwhile
+    return payload, current
+
+
+def _spofs(session: Session) -> tuple[dict[str, Any], GraphState]:
+    def compute(current: GraphState) -> dict[str, Any]:
+        graph = load_graph(session, current)
+        return documents.spof_document(graph, spof_reports(graph))
+
+    return _cached(session, "spof", compute)
+
+
+def spof_document(session: Session, service: str | None = None) -> dict[str, Any]:
+    """`{"services": [{"id", "spofs": [{"id", "witness"}], "gaps"}]}` plus names and figures.
+
+    `service` narrows it to one business service (its node id, or its record id)."""
+    document, current = _spofs(session)
+    services = document["services"]
+    if service is not None:
+        wanted = resolve_service_key(session, service)
+        services = [s for s in services if s["id"] == wanted]
+    return {"graph_version": current.version, "services": services}
+
+
+class UnknownService(LookupError):
+    pass
+
+
+def resolve_service_key(session: Session, service: str) -> str:
+    """A business service's node id from its node id or its record id."""
+    node = session.scalar(
+        select(GraphNode).where(
+            GraphNode.key == service, GraphNode.kind == NodeKind.BUSINESS_SERVICE
+        )
+    )
+    if node is None and service.isdigit():
+        node = session.scalar(
+            select(GraphNode).where(GraphNode.business_service_id == int(service))
+        )
+    if node is None:
+        raise UnknownService(f"There is no business service {service!r} in the graph.")
+    return node.key
+
+
+def concentration_document(session: Session) -> dict[str, Any]:
+    document, current = _cached(
+        session,
+        "concentration",
+        lambda current: documents.concentration_document(_spofs(session)[0]),
+    )
+    return {"graph_version": current.version, **document}
+
+
+@dataclass(frozen=True)
+class ScenarioRequest:
+    fail: list[str] = field(default_factory=list)
+    countries: list[str] = field(default_factory=list)
+    regions: list[str] = field(default_factory=list)
+    vendors: list[int] = field(default_factory=list)
+
+
+def scenario_document(session: Session, request: ScenarioRequest) -> dict[str, Any]:
+    """Fail the named nodes, vendors (with what is built from them), countries and regions."""
+    current = ensure_current(session)
+    graph = load_graph(session, current)
+    unknown = [f for f in request.fail if f not in graph.index]
+    if unknown:
+        raise GraphChangeError(
+            f"Unknown node id(s): {', '.join(unknown)}. Use the ids of GET /api/v1/graph.",
+            "fail",
+        )
+    failed = list(request.fail)
+    for vendor_id in request.vendors:
+        key = vendor_key(vendor_id)
+        if key not in graph.index:
+            raise GraphChangeError(f"Vendor {vendor_id} is not in the graph.", "vendors")
+        failed.append(key)
+    failed.extend(sorted(nodes_in_places(graph, request.countries, request.regions)))
+    result = run_scenario(graph, failed)
+    return {"graph_version": current.version, **documents.scenario_document(graph, result)}
+
+
+# --- import and export ---------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class ImportSummary:
+    nodes: int
+    edges: int
+    business_services_created: int
+    business_services_updated: int
+    version: int
+
+
+def export_graph(session: Session) -> DependencyGraph:
+    graph = load_graph(session)
+    nodes = []
+    for node in graph.nodes:
+        attributes = {k: v for k, v in node.attributes.items() if k not in ("node_id", "owner")}
+        if node.attributes.get("owner"):
+            attributes["owner"] = node.attributes["owner"]
+        nodes.append(Node(node.id, node.kind, node.name, node.requires, attributes))
+    return DependencyGraph(nodes, graph.edges)
+
+
+def _link_problems(
+    session: Session, graph: DependencyGraph, locations: dict[str, str]
+) -> tuple[list[Problem], dict[str, dict[str, Any]]]:
+    """Check that nodes claiming a record (by key or link field) match it; the links found."""
+    problems: list[Problem] = []
+    links: dict[str, dict[str, Any]] = {}
+    vendor_ids = set(session.scalars(select(Vendor.id)))
+    services = {
+        sid: vid for sid, vid in session.execute(select(VendorService.id, VendorService.vendor_id))
+    }
+    business_ids = set(session.scalars(select(BusinessService.id)))
+    for node in graph.nodes:
+        where = f"{locations.get(node.id, 'node')} (id {node.id!r})"
+        link: dict[str, Any] = {}
+        for prefix, kind in RESERVED_PREFIXES.items():
+            if node.id.startswith(prefix) and node.kind != kind:
+                problems.append(
+                    Problem(
+                        where,
+                        f"ids starting {prefix!r} are for {kind.value} nodes, not {node.kind}",
+                    )
+                )
+        number = _int_field(node, "vendor_id", where, problems)
+        if node.id.startswith("vendor:") and node.id[7:].isdigit():
+            number = int(node.id[7:]) if number is None else number
+        if number is not None:
+            if number not in vendor_ids:
+                problems.append(Problem(where, f"there is no vendor {number}"))
+            link["vendor_id"] = number
+        number = _int_field(node, "vendor_service_id", where, problems)
+        if node.id.startswith("vendor_service:") and node.id[15:].isdigit():
+            number = int(node.id[15:]) if number is None else number
+        if number is not None:
+            if number not in services:
+                problems.append(Problem(where, f"there is no vendor service {number}"))
+            else:
+                link["vendor_id"] = services[number]
+            link["vendor_service_id"] = number
+            if node.kind != NodeKind.VENDOR_SERVICE:
+                problems.append(
+                    Problem(where, "only a vendor_service node can link to a vendor service")
+                )
+        number = _int_field(node, "business_service_id", where, problems)
+        if number is not None:
+            if node.kind != NodeKind.BUSINESS_SERVICE:
+                problems.append(
+                    Problem(where, "only a business_service node can link to a business service")
+                )
+            elif number not in business_ids:
+                problems.append(Problem(where, f"there is no business service {number}"))
+            link["business_service_id"] = number
+        links[node.id] = link
+    seen: dict[tuple[str, int], str] = {}
+    for node_id, link in links.items():
+        for name in ("vendor_service_id", "business_service_id"):
+            if name in link:
+                other = seen.setdefault((name, link[name]), node_id)
+                if other != node_id:
+                    problems.append(
+                        Problem(
+                            f"{locations.get(node_id, 'node')} (id {node_id!r})",
+                            f"links to the same {name[:-3].replace('_', ' ')} as {other!r}",
+                        )
+                    )
+    return problems, links
+
+
+def _int_field(node: Node, name: str, where: str, problems: list[Problem]) -> int | None:
+    value = node.attributes.get(name)
+    if value is None or value == "":
+        return None
+    if isinstance(value, int) and not isinstance(value, bool):
+        return value
+    if isinstance(value, str) and value.strip().isdigit():
+        return int(value.strip())
+    if isinstance(value, float) and value.is_integer():
+        return int(value)
+    problems.append(Problem(where, f"{name} {value!r} is not a record id"))
+    return None
+
+
+def import_graph(session: Session, graph: DependencyGraph, source: str) -> ImportSummary:
+    """Replace the whole graph with `graph` (already validated), all or nothing.
+
+    Business service nodes create or update business services (by link, by the node id they
+    had, or by name); nodes linked to vendors and vendor services keep their link. The
+    record-built part is then added for records the file does not cover. Raises InvalidGraph
+    when a node claims a record that does not exist."""
+    locations = getattr(graph, "locations", {})
+    problems, links = _link_problems(session, graph, locations)
+    if problems:
+        raise InvalidGraph(problems)
+    previous = {
+        key: bs_id
+        for key, bs_id in session.execute(
+            select(GraphNode.key, GraphNode.business_service_id).where(
+                GraphNode.business_service_id.is_not(None)
+            )
+        )
+    }
+    by_name = {
+        name.strip().lower(): bs_id
+        for bs_id, name in session.execute(
+            select(BusinessService.id, BusinessService.name).where(
+                BusinessService.archived_at.is_(None)
+            )
+        )
+    }
+    removed_nodes = session.scalar(select(func.count(GraphNode.id))) or 0
+    removed_edges = session.scalar(select(func.count(GraphEdge.id))) or 0
+    # Bulk statements: an import may hold many thousand rows; one audit event records it below.
+    session.execute(delete(GraphEdge))
+    session.execute(delete(GraphNode))
+    created = updated = 0
+    claimed: set[int] = set()
+    rows = []
+    for node in graph.nodes:
+        link = dict(links[node.id])
+        attributes = {
+            k: v
+            for k, v in node.attributes.items()
+            if k not in LINK_FIELDS and k not in ("country", "node_id")
+        }
+        if node.kind == NodeKind.BUSINESS_SERVICE:
+            bs_id = link.get("business_service_id") or previous.get(node.id)
+            if bs_id in claimed:
+                bs_id = None
+            if bs_id is None:
+                candidate = by_name.get(node.label.strip().lower())
+                bs_id = candidate if candidate not in claimed else None
+            record = session.get(BusinessService, bs_id) if bs_id else None
+            values = _business_values(node)
+            if record is None:
+                record = BusinessService(criticality="high", **values)
+                session.add(record)
+                created += 1
+            else:
+                for column, value in values.items():
+                    setattr(record, column, value)
+                record.archived_at = None
+                updated += 1
+            session.flush()
+            claimed.add(record.id)
+            link["business_service_id"] = record.id
+            for name in (*BUSINESS_FIELDS, "criticality", "owner"):
+                attributes.pop(name, None)
+        country = node.attributes.get("country")
+        rows.append(
+            {
+                "key": node.id,
+                "kind": node.kind,
+                "name": node.name[:200],
+                "requires": str(node.requires),
+                "country": country if isinstance(country, str) and len(country) == 2 else None,
+                "attributes": attributes,
+                "origin": IMPORTED,
+                "vendor_id": link.get("vendor_id"),
+                "vendor_service_id": link.get("vendor_service_id"),
+                "business_service_id": link.get("business_service_id"),
+                "created_at": utcnow(),
+                "updated_at": utcnow(),
+            }
+        )
+    # Business services the file leaves out keep their node id (with nothing under it).
+    in_file = {node.id for node in graph.nodes}
+    names = dict(session.execute(select(BusinessService.id, BusinessService.name)).all())
+    for key, bs_id in previous.items():
+        if bs_id not in claimed and key not in in_file and bs_id in names:
+            rows.append(
+                {
+                    "key": key,
+                    "kind": NodeKind.BUSINESS_SERVICE.value,
+                    "name": names[bs_id],
+                    "requires": "all",
+                    "country": None,
+                    "attributes": {},
+                    "origin": RECORD,
+                    "vendor_id": None,
+                    "vendor_service_id": None,
+                    "business_service_id": bs_id,
+                    "created_at": utcnow(),
+                    "updated_at": utcnow(),
+                }
+            )
+    if rows:
+        session.execute(insert(GraphNode), rows)
+    ids = dict(session.execute(select(GraphNode.key, GraphNode.id)).all())
+    edge_rows = [
+        {
+            "source_id": ids[edge.source],
+            "target_id": ids[edge.target],
+            "switchover_hours": float(edge.switchover_hours),
+            "attributes": dict(edge.attributes),
+            "origin": IMPORTED,
+            "created_at": utcnow(),
+        }
+        for edge in graph.edges
+    ]
+    if edge_rows:
+        session.execute(insert(GraphEdge), edge_rows)
+    session.expire_all()
+    record_event(
+        session,
+        "graph.import",
+        "graph",
+        None,
+        {
+            "source": source,
+            "sha256": hashlib.sha256(to_json(graph).encode()).hexdigest(),
+            "nodes": len(graph.nodes),
+            "edges": len(graph.edges),
+            "replaced_nodes": removed_nodes,
+            "replaced_edges": removed_edges,
+            "business_services_created": created,
+            "business_services_updated": updated,
+        },
+    )
+    bump_version(session)
+    rebuild_from_records(session)
+    return ImportSummary(
+        len(graph.nodes), len(graph.edges), created, updated, state(session).version
+    )
+
+
+def _business_values(node: Node) -> dict[str, Any]:
+    values: dict[str, Any] = {"name": node.label[:200]}
+    for name in BUSINESS_FIELDS:
+        if node.attributes.get(name) is not None:
+            values[name] = float(node.attributes[name])
+    criticality = node.attributes.get("criticality")
+    if isinstance(criticality, str) and criticality in CRITICALITY_ORDER:
+        values["criticality"] = criticality
+    owner = node.attributes.get("owner")
+    if isinstance(owner, str) and owner.strip():
+        values["owner"] = owner.strip()[:200]
+    return values
+
+
+# --- editing by hand -----------------------------------------------------------------------------
+
+
+def node_query(search: str | None = None, kinds: list[str] | None = None) -> Select[Any]:
+    stmt = select(GraphNode)
+    if search:
+        pattern = f"%{search.strip().lower()}%"
+        stmt = stmt.where(
+            or_(func.lower(GraphNode.name).like(pattern), func.lower(GraphNode.key).like(pattern))
+        )
+    if kinds:
+        stmt = stmt.where(GraphNode.kind.in_(kinds))
+    return stmt
+
+
+def dependency_count(session: Session, node: GraphNode) -> int:
+    return (
+        session.scalar(select(func.count(GraphEdge.id)).where(GraphEdge.source_id == node.id)) or 0
+    )
+
+
+def _check_requires(
+    session: Session, node: GraphNode, requires: str, count: int | None = None
+) -> None:
+    if requires in ("all", "any"):
+        return
+    if not requires.isdigit() or int(requires) < 1:
+        raise GraphChangeError(
+            "Requires must be all, any or a whole number of at least 1.", "requires"
+        )
+    count = dependency_count(session, node) if count is None else count
+    if int(requires) > count:
+        raise GraphChangeError(
+            f"{node.name} has {count} {'dependency' if count == 1 else 'dependencies'}; it cannot "
+            f"require {requires} of them. Add the dependencies first.",
+            "requires",
+        )
+
+
+def create_node(session: Session, values: dict[str, Any]) -> GraphNode:
+    """A node drawn by hand: capability, component, facility, region, or any other kind."""
+    key = (values.get("key") or "").strip() or _unique_key(session, slug(values["name"]))
+    if session.scalar(select(GraphNode.id).where(GraphNode.key == key)):
+        raise GraphChangeError(f"Another node already has the id {key!r}.", "key")
+    if any(key.startswith(p) for p in RESERVED_PREFIXES):
+        raise GraphChangeError(
+            "Ids starting vendor:, vendor_service:, country: or cloud: are kept for nodes built "
+            "from records.",
+            "key",
+        )
+    kind = values["kind"]
+    if kind not in KINDS:
+        raise GraphChangeError(f"Unknown kind {kind!r}.", "kind")
+    if kind == NodeKind.BUSINESS_SERVICE:
+        raise GraphChangeError(
+            "Business services are added from the business services page.", "kind"
+        )
+    node = GraphNode(
+        key=key,
+        kind=kind,
+        name=values["name"],
+        requires=str(values.get("requires") or default_requires(kind)),
+        country=values.get("country"),
+        attributes=_clean_attributes(values.get("description")),
+        origin=MANUAL,
+    )
+    _check_requires(session, node, node.requires, 0)
+    session.add(node)
+    session.flush()
+    bump_version(session)
+    return node
+
+
+def _clean_attributes(
+    description: str | None, attributes: dict[str, Any] | None = None
+) -> dict[str, Any]:
+    out = dict(attributes or {})
+    if description:
+        out["description"] = description
+    else:
+        out.pop("description", None)
+    return out
+
+
+def update_node(session: Session, node: GraphNode, values: dict[str, Any]) -> GraphNode:
+    """Change what a node requires, its name, country or description. A node built from a
+    record keeps the record's name (change it in the record)."""
+    requires = str(values.get("requires") or node.requires)
+    _check_requires(session, node, requires)
+    node.requires = requires
+    if node.origin != RECORD and values.get("name"):
+        node.name = values["name"]
+    # A vendor's or a country's node takes its country from the record.
+    fixed = node.origin == RECORD and node.kind in (NodeKind.VENDOR, NodeKind.GEO_REGION)
+    if "country" in values and not fixed:
+        node.country = values["country"]
+    if "description" in values:
+        node.attributes = _clean_attributes(values["description"], node.attributes)
+    session.flush()
+    bump_version(session)
+    return node
+
+
+def delete_node(session: Session, node: GraphNode) -> None:
+    if node.origin == RECORD:
+        raise GraphChangeError(
+            f"{node.name} is built from a record; archive the record instead of deleting the node."
+        )
+    _delete_node(session, node)
+    session.flush()
+    bump_version(session)
+
+
+def add_edge(
+    session: Session, source: GraphNode, target: GraphNode, switchover_hours: float
+) -> GraphEdge:
+    """`source` depends on `target`."""
+    if switchover_hours < 0:
+        raise GraphChangeError("The switchover time cannot be negative.", "switchover_hours")
+    existing = session.scalar(
+        select(GraphEdge).where(GraphEdge.source_id == source.id, GraphEdge.target_id == target.id)
+    )
+    if existing is not None:
+        raise GraphChangeError(f"{source.name} already depends on {target.name}.", "target")
+    edge = GraphEdge(
+        source_id=source.id,
+        target_id=target.id,
+        switchover_hours=float(switchover_hours),
+        attributes={},
+        origin=MANUAL,
+    )
+    session.add(edge)
+    session.flush()
+    bump_version(session)
+    return edge
+
+
+def update_edge(session: Session, edge: GraphEdge, switchover_hours: float) -> GraphEdge:
+    if switchover_hours < 0:
+        raise GraphChangeError("The switchover time cannot be negative.", "switchover_hours")
+    edge.switchover_hours = float(switchover_hours)
+    session.flush()
+    bump_version(session)
+    return edge
+
+
+def remove_edge(session: Session, edge: GraphEdge) -> None:
+    if edge.origin == RECORD:
+        raise GraphChangeError(
+            "This dependency comes from the vendor service's record (its vendor or hosting); "
+            "change the record instead."
+        )
+    source = edge.source
+    if source.requires.isdigit():
+        remaining = dependency_count(session, source) - 1
+        if int(source.requires) > remaining:
+            raise GraphChangeError(
+                f"{source.name} requires {source.requires} of its dependencies; lower that before "
+                "removing this one."
+            )
+    session.delete(edge)
+    session.flush()
+    bump_version(session)
+
+
+# --- business services ---------------------------------------------------------------------------
+
+
+def business_service_query(
+    search: str | None = None, criticalities: list[str] | None = None, archived: bool = False
+) -> Select[Any]:
+    stmt = select(BusinessService)
+    if search:
+        pattern = f"%{search.strip().lower()}%"
+        stmt = stmt.where(
+            or_(
+                func.lower(BusinessService.name).like(pattern),
+                func.lower(func.coalesce(BusinessService.owner, "")).like(pattern),
+            )
+        )
+    if criticalities:
+        stmt = stmt.where(BusinessService.criticality.in_(criticalities))
+    return stmt.where(
+        BusinessService.archived_at.is_not(None)
+        if archived
+        else BusinessService.archived_at.is_(None)
+    )
+
+
+def create_business_service(session: Session, values: dict[str, Any]) -> BusinessService:
+    service = BusinessService(**values)
+    session.add(service)
+    session.flush()
+    ensure_current(session)
+    bump_version(session)
+    return service
+
+
+def update_business_service(
+    session: Session, service: BusinessService, values: dict[str, Any]
+) -> BusinessService:
+    for key, value in values.items():
+        setattr(service, key, value)
+    session.flush()
+    ensure_current(session)
+    bump_version(session)
+    return service
+
+
+def archive_business_service(session: Session, service: BusinessService) -> None:
+    """Archived services leave the graph (their node and its edges) and the analyses."""
+    if service.archived_at is None:
+        service.archived_at = utcnow()
+        session.flush()
+        ensure_current(session)
+        bump_version(session)
+
+
+def restore_business_service(session: Session, service: BusinessService) -> None:
+    if service.archived_at is not None:
+        service.archived_at = None
+        session.flush()
+        ensure_current(session)
+        bump_version(session)
+
+
+def business_service_node(session: Session, service: BusinessService) -> GraphNode | None:
+    ensure_current(session)
+    return session.scalar(select(GraphNode).where(GraphNode.business_service_id == service.id))
+
+
+def services_needing_attention(session: Session) -> list[dict[str, Any]]:
+    """Business services with SPOFs or gaps, from the current SPOF analysis."""
+    return [s for s in spof_document(session)["services"] if s["spofs"] or s["gaps"]]
