@@ -33,7 +33,9 @@ def test_manager_schedules_vendors_answer_manager_reschedules_records_and_closes
     # 1. The manager plans the exercise with two vendors.
     sign_in(DEMO_EMAILS["vendor_manager"])
     nav = page.get_by_role("navigation", name="Main")
-    nav.get_by_role("button", name="Resilience").or_(nav.get_by_role("link", name="Resilience")).click()
+    nav.get_by_role("button", name="Resilience").or_(
+        nav.get_by_role("link", name="Resilience")
+    ).click()
     nav.get_by_role("link", name="Exercises").click()
     page.get_by_role("link", name="Plan an exercise").click()
     page.get_by_label("Title", exact=True).fill(title)
