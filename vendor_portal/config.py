@@ -25,6 +25,10 @@ def defaults(instance_path: str) -> dict[str, Any]:
         "SECRET_KEY": None,
         "DATABASE_URL": "sqlite:///" + os.path.join(instance_path, "vendor_portal.sqlite3"),
         "EVIDENCE_DIR": os.path.join(instance_path, "evidence"),
+        "STORAGE": "filesystem",  # or "s3"
+        "S3_BUCKET": None,
+        "S3_PREFIX": "",
+        "S3_ENDPOINT_URL": None,
         "BASE_URL": "http://127.0.0.1:5000",
         "MAIL_FROM": "Vendor Portal <no-reply@vendor-portal.local>",
         "SMTP_HOST": None,

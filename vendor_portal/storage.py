@@ -376,7 +376,7 @@ def _hash_file(handle: BinaryIO) -> tuple[str, int]:
 
 
 class FileStorage:
-    """The interface; `FilesystemStorage` is the implementation."""
+    """The interface; `FilesystemStorage` (the default) and `S3Storage` implement it."""
 
     def receive(self, max_bytes: int = DEFAULT_MAX_BYTES) -> PendingUpload:
         raise NotImplementedError
@@ -418,7 +418,7 @@ class FilesystemStorage(FileStorage):
 
     @staticmethod
     def key_for(sha256: str) -> str:
-        return f"sha256/{sha256[:2]}/{sha256[2:4]}/{sha256}"
+        return _key_for(sha256)
 
     def receive(self, max_bytes: int = DEFAULT_MAX_BYTES) -> PendingUpload:
         # Same file system as the final place, so the rename is atomic.
@@ -426,20 +426,7 @@ class FilesystemStorage(FileStorage):
 
     def commit(self, pending: PendingUpload, filename: str | None) -> StoredFile:
         try:
-            name = clean_filename(filename)
-            if pending.size == 0:
-                raise UploadRejected("empty", f"{name!r} is empty (0 bytes); nothing to upload.")
-            pending.sync()
-            on_disk = os.fstat(pending.handle().fileno()).st_size
-            handle = pending.handle()
-            handle.seek(0)
-            reread, reread_size = _hash_file(handle)
-            if on_disk != pending.size or reread_size != pending.size or reread != pending.sha256:
-                raise UploadRejected(
-                    "interrupted",
-                    f"{name!r} was not received completely; please upload it again.",
-                )
-            kind = detect_kind(handle, name)
+            name, kind = _verified(pending, filename)
             key = self.key_for(pending.sha256)
             target = self.path_for(key)
             target.parent.mkdir(parents=True, exist_ok=True)
@@ -496,6 +483,102 @@ class FilesystemStorage(FileStorage):
         return removed
 
 
+def _verified(pending: PendingUpload, filename: str | None) -> tuple[str, FileKind]:
+    """Check a received upload is complete, unchanged and of an allowed kind, by its content."""
+    name = clean_filename(filename)
+    if pending.size == 0:
+        raise UploadRejected("empty", f"{name!r} is empty (0 bytes); nothing to upload.")
+    pending.sync()
+    on_disk = os.fstat(pending.handle().fileno()).st_size
+    handle = pending.handle()
+    handle.seek(0)
+    reread, reread_size = _hash_file(handle)
+    if on_disk != pending.size or reread_size != pending.size or reread != pending.sha256:
+        raise UploadRejected(
+            "interrupted",
+            f"{name!r} was not received completely; please upload it again.",
+        )
+    return name, detect_kind(handle, name)
+
+
+def _key_for(sha256: str) -> str:
+    return f"sha256/{sha256[:2]}/{sha256[2:4]}/{sha256}"
+
+
+class S3Storage(FileStorage):
+    """Files in an S3-compatible bucket, addressed by hash. An upload is received and verified
+    in a local temporary file first; S3 makes an object visible only once it is complete."""
+
+    def __init__(
+        self, client: Any, bucket: str, prefix: str = "", incoming: str | None = None
+    ) -> None:
+        self.client = client
+        self.bucket = bucket
+        self.prefix = prefix.strip("/") + "/" if prefix.strip("/") else ""
+        self.incoming = Path(incoming or tempfile.gettempdir()) / "vendor-portal-incoming"
+
+    def _object(self, key: str) -> str:
+        if not re.fullmatch(r"sha256/[0-9a-f]{2}/[0-9a-f]{2}/[0-9a-f]{64}", key):
+            raise ValueError(f"not a storage key: {key!r}")
+        return self.prefix + key
+
+    def receive(self, max_bytes: int = DEFAULT_MAX_BYTES) -> PendingUpload:
+        return PendingUpload(self.incoming, max_bytes)
+
+    def exists(self, key: str) -> bool:
+        from botocore.exceptions import ClientError
+
+        try:
+            self.client.head_object(Bucket=self.bucket, Key=self._object(key))
+        except ClientError:
+            return False
+        return True
+
+    def commit(self, pending: PendingUpload, filename: str | None) -> StoredFile:
+        try:
+            name, kind = _verified(pending, filename)
+            key = _key_for(pending.sha256)
+            if not self.exists(key):
+                handle = pending.handle()
+                handle.seek(0)
+                self.client.upload_fileobj(
+                    handle,
+                    self.bucket,
+                    self._object(key),
+                    ExtraArgs={
+                        "Metadata": {"sha256": pending.sha256},
+                        "ContentType": kind.mimetype,
+                    },
+                )
+        finally:
+            pending.discard()
+        return StoredFile(
+            key=key,
+            size=pending.size,
+            sha256=pending.sha256,
+            mimetype=kind.mimetype,
+            extension=extension_of(name),
+            filename=name,
+        )
+
+    def open_verified(self, key: str, sha256: str) -> BinaryIO:
+        from botocore.exceptions import ClientError
+
+        handle = tempfile.SpooledTemporaryFile(max_size=8 * CHUNK_SIZE)  # noqa: SIM115 (returned)
+        try:
+            self.client.download_fileobj(self.bucket, self._object(key), handle)
+        except ClientError as exc:
+            handle.close()
+            raise StoredFileMissing(key) from exc
+        handle.seek(0)
+        actual, _ = _hash_file(handle)  # type: ignore[arg-type]
+        if actual != sha256:
+            handle.close()
+            raise StoredFileCorrupt(key, sha256, actual)
+        handle.seek(0)
+        return handle  # type: ignore[return-value]
+
+
 def _fsync_directory(path: Path) -> None:
     with contextlib.suppress(OSError):  # not every platform can open a directory
         fd = os.open(path, os.O_RDONLY)
@@ -506,9 +589,17 @@ def _fsync_directory(path: Path) -> None:
 
 
 def storage_for(app: Any) -> FileStorage:
-    """The app's storage (one per app), rooted at its EVIDENCE_DIR."""
+    """The app's storage (one per app): the filesystem under EVIDENCE_DIR, or with
+    VENDOR_PORTAL_STORAGE=s3 the bucket S3_BUCKET (S3_ENDPOINT_URL for a compatible server;
+    credentials the usual AWS way)."""
     store = app.extensions.get("vendor_portal.storage")
-    if store is None:
+    if store is None and app.config.get("STORAGE") == "s3":
+        import boto3
+
+        client = boto3.client("s3", endpoint_url=app.config.get("S3_ENDPOINT_URL") or None)
+        store = S3Storage(client, app.config["S3_BUCKET"], app.config.get("S3_PREFIX") or "")
+        app.extensions["vendor_portal.storage"] = store
+    elif store is None:
         store = FilesystemStorage(app.config["EVIDENCE_DIR"])
         app.extensions["vendor_portal.storage"] = store
     return store

@@ -229,7 +229,8 @@ def check_evidence(policy: GatePolicy, facts: GateFacts) -> CheckResult:
             missing.append(f"{label} (awaiting review)")
         else:
             missing.append(label)
-        fixes.append(f"Upload a {label} issued after {oldest} and have it accepted.")
+        article = "an" if label[:1].lower() in "aeiou" else "a"
+        fixes.append(f"Upload {article} {label} issued after {oldest} and have it accepted.")
     if missing:
         return _fail(
             code, "Missing or out-of-date evidence: " + "; ".join(missing) + ".", missing, fixes

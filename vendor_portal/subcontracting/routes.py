@@ -394,6 +394,14 @@ def duplicates():
     return render_template("subcontracting/duplicates.html", groups=groups, form=form)
 
 
+@bp.app_template_global()
+def flow_down_gaps(company_id: int | None) -> list[services.FlowDownGap]:
+    """For the map and vendor pages: where continuity obligations do not reach this company."""
+    if company_id is None or is_vendor_user(current_user):
+        return []
+    return services.gaps_for_company(db.session, company_id)
+
+
 @task_provider
 def subcontracting_tasks(session, user) -> list[Task]:
     tasks: list[Task] = []

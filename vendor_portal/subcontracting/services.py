@@ -542,3 +542,23 @@ def count_pending_notices(session: Session) -> int:
         )
         or 0
     )
+
+
+@dataclass(frozen=True)
+class FlowDownGap:
+    head_vendor: Vendor
+    obligation: str
+    outcome: str
+    finding_id: int | None
+
+
+def gaps_for_company(session: Session, company_id: int) -> list[FlowDownGap]:
+    """Obligations found not to bind this company in its clients' latest signed-off reviews."""
+    gaps = []
+    for review in latest_signed_off(session).values():
+        for item in review.items:
+            if item.declaration.subcontractor_id == company_id and item.outcome in GAP_OUTCOMES:
+                gaps.append(
+                    FlowDownGap(review.vendor, item.obligation.title, item.outcome, item.finding_id)
+                )
+    return sorted(gaps, key=lambda g: (g.head_vendor.name, g.obligation))

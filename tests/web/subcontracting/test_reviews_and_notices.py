@@ -73,6 +73,18 @@ def test_reviewer_completes_a_review_with_one_gap_which_becomes_a_finding(
     # The dashboard counts the chain as reviewed, one of two entries fully flowed down.
     dashboard = client.get("/subcontracting/")
     assert "100%" in dashboard.text and "50%" in dashboard.text
+    # The gap shows in the supply-chain map, on the subcontractor's node.
+    from vendor_portal.graph.models import GraphNode
+
+    client.get("/graph/")  # the map is rebuilt from the records when read
+    sub_id = session.scalar(
+        select(SubcontractorDeclaration.subcontractor_id).where(SubcontractorDeclaration.rank == 2)
+    )
+    node = session.scalar(select(GraphNode).where(GraphNode.vendor_id == sub_id))
+    node_page = client.get(f"/graph/nodes/{node.id}")
+    assert (
+        'data-testid="flow-down-gaps"' in node_page.text and gap.obligation.title in node_page.text
+    )
     # Signed off: no more changes, and signing again changes nothing.
     again = client.post(f"/subcontracting/reviews/{review.id}/sign-off", follow_redirects=True)
     assert "already signed off" in again.text
