@@ -44,3 +44,8 @@ class ConfirmForm(FlaskForm):
 def choices(pairs: Any) -> list[SelectChoice]:
     """(value, label) pairs as WTForms select choices."""
     return [SelectChoice(str(value), label) for value, label in pairs]
+
+
+def optional_int(value: Any) -> int | None:
+    """Coerce a select's value to an id, with "" (the "none" choice) as None."""
+    return int(value) if value not in (None, "", "None") else None

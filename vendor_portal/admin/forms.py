@@ -3,7 +3,7 @@ from wtforms import BooleanField, EmailField, PasswordField, SelectField, String
 from wtforms.validators import DataRequired, Email, Length, Optional, ValidationError
 
 from vendor_portal.auth.domain import password_problems
-from vendor_portal.forms import choices, strip_filter
+from vendor_portal.forms import choices, optional_int, strip_filter
 from vendor_portal.security import ROLE_LABELS, Role
 
 
@@ -16,7 +16,7 @@ class _RoleVendorFields(FlaskForm):
     vendor_id = SelectField(
         "Vendor",
         description="Required for vendor users: the company whose data they may see.",
-        coerce=lambda v: int(v) if v not in (None, "", "None") else None,
+        coerce=optional_int,
     )
 
     def validate_vendor_id(self, field) -> None:

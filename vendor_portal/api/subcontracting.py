@@ -26,12 +26,7 @@ from vendor_portal.subcontracting.models import (
     FlowDownReview,
     SubcontractorDeclaration,
 )
-from vendor_portal.vendors.domain import (
-    country_problem,
-    lei_problem,
-    normalise_lei,
-    parse_code_list,
-)
+from vendor_portal.vendors.domain import country_codes, country_problem, lei_problem, normalise_lei
 from vendor_portal.vendors.models import Vendor
 
 
@@ -53,14 +48,9 @@ def declaration_json(d: SubcontractorDeclaration) -> dict[str, Any]:
 
 
 def _country_list(value: Any, field: str, errors: dict[str, str]) -> list[str]:
-    try:
-        codes = [c.upper() for c in parse_code_list(value)]
-    except ValueError as exc:
-        errors[field] = str(exc)
-        return []
-    bad = [c for c in codes if country_problem(c)]
-    if bad:
-        errors[field] = f"Not ISO 3166 two-letter country codes: {', '.join(bad)}."
+    codes, problem = country_codes(value)
+    if problem:
+        errors[field] = problem
     return codes
 
 

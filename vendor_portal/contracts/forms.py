@@ -9,16 +9,12 @@ from wtforms import (
 )
 from wtforms.validators import DataRequired, Length, NumberRange, Optional
 
-from vendor_portal.forms import blank_to_none, choices, strip_filter
+from vendor_portal.forms import blank_to_none, choices, optional_int, strip_filter
 from vendor_portal.vendors.domain import Tier
 
 
 def upper_or_none(value):
     return value.strip().upper() or None if isinstance(value, str) else value
-
-
-def optional_int(value):
-    return int(value) if value not in (None, "", "None") else None
 
 
 class ContractForm(FlaskForm):

@@ -382,14 +382,7 @@ def gate_tasks(session, user) -> list[Task]:
                 Contract.status.in_((ContractStatus.DRAFT, ContractStatus.AWAITING_GATE))
             )
         ).all()
-        latest = {}
-        if waiting:
-            rows = session.scalars(
-                select(GateEvaluation)
-                .where(GateEvaluation.contract_id.in_([c.id for c in waiting]))
-                .order_by(GateEvaluation.evaluated_at)
-            )
-            latest = {e.contract_id: e for e in rows}
+        latest = _latest_by_contract([c.id for c in waiting])
         blocked = sum(1 for c in waiting if c.id in latest and latest[c.id].decision == "fail")
         if waiting:
             tasks.append(

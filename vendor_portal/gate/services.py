@@ -3,7 +3,6 @@ pure rules in gate/domain.py, keep every evaluation, guard status changes, and t
 
 from __future__ import annotations
 
-import dataclasses
 import hashlib
 import hmac
 import json
@@ -237,6 +236,15 @@ def changes_since_previous(session: Session, contract_id: int) -> list[dict[str,
         return []
     now, before = ({c["code"]: c for c in r.checks} for r in rows)
     changes = []
+    if rows[0].decision != rows[1].decision:
+        changes.append(
+            {
+                "code": "decision",
+                "before": rows[1].decision.replace("_", " "),
+                "after": rows[0].decision.replace("_", " "),
+                "message": "The gate's overall decision changed.",
+            }
+        )
     for code, check in now.items():
         old = before.get(code)
         if old is None or old["status"] != check["status"] or old["message"] != check["message"]:
@@ -420,7 +428,3 @@ def deliver_due(
             counts["retrying"] += 1
     session.flush()
     return counts
-
-
-def as_dict(decision: GateDecision) -> dict[str, Any]:
-    return dataclasses.asdict(decision)

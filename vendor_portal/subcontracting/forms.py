@@ -3,24 +3,15 @@ from flask_wtf.file import FileField
 from wtforms import DateField, SelectField, SelectMultipleField, StringField, TextAreaField
 from wtforms.validators import DataRequired, Length, Optional
 
-from vendor_portal.forms import DomainCheck, blank_to_none, choices, strip_filter
+from vendor_portal.forms import DomainCheck, blank_to_none, choices, optional_int, strip_filter
 from vendor_portal.subcontracting.domain import FlowDown, NoticeKind
 from vendor_portal.vendors.domain import (
     country_choices,
-    country_problem,
+    country_codes,
+    country_codes_problem,
     lei_problem,
     normalise_lei,
-    parse_code_list,
 )
-
-
-def _codes_problem(value: str) -> str | None:
-    bad = [c for c in parse_code_list(value) if country_problem(c.upper())]
-    return f"Not ISO 3166 two-letter country codes: {', '.join(bad)}." if bad else None
-
-
-def optional_int(value):
-    return int(value) if value not in (None, "", "None") else None
 
 
 class DeclarationForm(FlaskForm):
@@ -47,12 +38,12 @@ class DeclarationForm(FlaskForm):
     data_storage_countries = StringField(
         "Data stored in",
         description="Country codes, e.g. IE, DE.",
-        validators=[Optional(), DomainCheck(_codes_problem)],
+        validators=[Optional(), DomainCheck(country_codes_problem)],
     )
     data_processing_countries = StringField(
         "Data processed in",
         description="Country codes.",
-        validators=[Optional(), DomainCheck(_codes_problem)],
+        validators=[Optional(), DomainCheck(country_codes_problem)],
     )
 
     def __init__(self, *args, parents=(), services=(), **kwargs) -> None:
@@ -69,11 +60,9 @@ class DeclarationForm(FlaskForm):
             "parent_id": self.parent_id.data,
             "service_ids": self.service_ids.data or [],
             "function": self.function.data,
-            "data_storage_countries": [
-                c.upper() for c in parse_code_list(self.data_storage_countries.data or "")
-            ],
-            "data_processing_countries": [
-                c.upper() for c in parse_code_list(self.data_processing_countries.data or "")
+            "data_storage_countries": country_codes(self.data_storage_countries.data or "")[0],
+            "data_processing_countries": country_codes(self.data_processing_countries.data or "")[
+                0
             ],
         }
 

@@ -202,6 +202,22 @@ def parse_code_list(value: object) -> list[str]:
     return [p.strip() for p in parts if p.strip()]
 
 
+def country_codes(value: object) -> tuple[list[str], str | None]:
+    """ISO country codes from a list or a comma/space separated string; (codes, problem)."""
+    try:
+        codes = sorted({c.upper() for c in parse_code_list(value)})
+    except ValueError as exc:
+        return [], str(exc)
+    bad = [c for c in codes if country_problem(c)]
+    if bad:
+        return codes, f"Not ISO 3166 two-letter country codes: {', '.join(bad)}."
+    return codes, None
+
+
+def country_codes_problem(value: object) -> str | None:
+    return country_codes(value)[1]
+
+
 def validate_service_input(
     data: dict[str, object], partial: bool = False
 ) -> tuple[dict[str, object], dict[str, str]]:
@@ -231,16 +247,11 @@ def validate_service_input(
         elif key in ("attested_rto_hours", "attested_rpo_hours"):
             clean[key] = _hours(value, key, errors)
         elif key == "hosting_countries":
-            try:
-                codes = [c.upper() for c in parse_code_list(value)]
-            except ValueError as exc:
-                errors[key] = str(exc)
-                continue
-            bad = [c for c in codes if country_problem(c)]
-            if bad:
-                errors[key] = f"Not ISO 3166 two-letter country codes: {', '.join(bad)}."
+            codes, problem = country_codes(value)
+            if problem:
+                errors[key] = problem
             else:
-                clean[key] = sorted(set(codes))
+                clean[key] = codes
         elif key == "cloud_regions":
             try:
                 regions = parse_code_list(value)

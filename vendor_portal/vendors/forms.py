@@ -17,7 +17,8 @@ from vendor_portal.vendors.domain import (
     Tier,
     VendorStatus,
     country_choices,
-    country_problem,
+    country_codes,
+    country_codes_problem,
     lei_problem,
     normalise_lei,
     parse_code_list,
@@ -100,7 +101,7 @@ class ServiceForm(FlaskForm):
     hosting_countries = StringField(
         "Hosting countries",
         description="ISO two-letter codes, separated by commas (e.g. IE, DE).",
-        validators=[Optional(), DomainCheck(lambda v: _codes_problem(v))],
+        validators=[Optional(), DomainCheck(country_codes_problem)],
     )
     cloud_regions = StringField(
         "Cloud regions",
@@ -126,15 +127,8 @@ class ServiceForm(FlaskForm):
             "name": self.name.data,
             "service_type": self.service_type.data,
             "description": self.description.data,
-            "hosting_countries": sorted(
-                {c.upper() for c in parse_code_list(self.hosting_countries.data or "")}
-            ),
+            "hosting_countries": country_codes(self.hosting_countries.data or "")[0],
             "cloud_regions": sorted(set(parse_code_list(self.cloud_regions.data or ""))),
             "attested_rto_hours": hours(self.attested_rto_hours.data),
             "attested_rpo_hours": hours(self.attested_rpo_hours.data),
         }
-
-
-def _codes_problem(value: str) -> str | None:
-    bad = [c for c in parse_code_list(value) if country_problem(c.upper())]
-    return f"Not ISO 3166 two-letter country codes: {', '.join(bad)}." if bad else None

@@ -137,10 +137,12 @@ def test_duplicates_are_merged(client, auth, build, session):
     session.expire_all()
     assert session.scalar(select(SubcontractorDeclaration.subcontractor_id)) == keep.id
     assert session.get(Vendor, dupe.id).archived_at is not None
-    direct = build.vendor(name="Nordic Power Group", country="SE")
+    direct = build.vendor(name="Nordic Power Ltd", country="SE")  # same company key, direct
     refused = client.post(
         "/subcontracting/duplicates",
         data={"keep_id": keep.id, "duplicate_id": direct.id},
         follow_redirects=True,
     )
-    assert refused.status_code == 200
+    assert "is a direct vendor" in refused.text
+    session.expire_all()
+    assert session.get(Vendor, direct.id).archived_at is None
