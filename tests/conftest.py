@@ -36,6 +36,8 @@ def base_config(tmp_path: Path, database_url: str) -> dict:
         "DATABASE_URL": database_url,
         "EVIDENCE_DIR": str(tmp_path / "evidence"),
         "WTF_CSRF_ENABLED": False,
+        # Tests sign in far more often than a person; the limits have tests of their own.
+        "RATELIMIT_ENABLED": False,
         "SERVER_NAME": None,
         **FAST_HASHING,
     }

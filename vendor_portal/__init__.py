@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 from typing import Any
 
-from flask import Flask, g, request
+from flask import Flask, abort, g, request
 from flask_login import current_user
 from sqlalchemy import event
 from sqlalchemy.engine import Engine
@@ -30,6 +30,7 @@ FEATURES = (
     "subcontracting",
     "gate",
     "audit",
+    "backup",
     "api",
 )
 
@@ -45,6 +46,9 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     _configure_logging(app)
     register_extensions(app)
     register_blueprints(app)
+    from vendor_portal import ratelimit
+
+    ratelimit.init_app(app)  # wraps the sign-in and token views, so after the blueprints
     register_request_hooks(app)
     register_template_helpers(app)
     from vendor_portal.errors import register_error_handlers
@@ -128,6 +132,26 @@ def register_blueprints(app: Flask) -> None:
 
 def register_request_hooks(app: Flask) -> None:
     from vendor_portal.audit.services import SYSTEM, Actor, set_actor
+
+    @app.before_request
+    def ids_in_range() -> None:
+        # Ids in URLs are database integers (PostgreSQL's are 32-bit): a larger number names
+        # no object, so 404 rather than a driver overflow. (A bounded URL converter would make
+        # werkzeug answer 405 to such a POST.)
+        for value in (request.view_args or {}).values():
+            if isinstance(value, int) and not -(2**31) < value < 2**31:
+                abort(404)
+
+    @app.before_request
+    def refuse_nul_characters() -> None:
+        # PostgreSQL text cannot hold U+0000: refuse it up front, the same on every database.
+        # Multipart bodies are screened where they are streamed (reading them here would
+        # consume the upload).
+        texts = [*request.args.keys(), *request.args.values()]
+        if request.mimetype == "application/x-www-form-urlencoded":
+            texts += [*request.form.keys(), *request.form.values()]
+        if "\x00" in "".join(texts):
+            abort(400, "Text may not contain NUL (U+0000) characters.")
 
     @app.before_request
     def set_audit_actor() -> None:

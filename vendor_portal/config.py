@@ -38,6 +38,16 @@ def defaults(instance_path: str) -> dict[str, Any]:
         "SMTP_STARTTLS": False,
         "SMTP_TIMEOUT": 10,
         "REDIS_URL": None,
+        # Rate limits on sign-in, token creation and failed API tokens (vendor_portal/ratelimit.py).
+        # Storage: unset means REDIS_URL if set, else memory:// (counted per worker).
+        "RATELIMIT_ENABLED": True,
+        "RATELIMIT_STORAGE_URL": None,
+        "RATELIMIT_KEY_PREFIX": "vendor_portal",
+        "RATELIMIT_LOGIN_PER_ACCOUNT": "10 per minute; 30 per hour",
+        "RATELIMIT_LOGIN_PER_ADDRESS": "60 per minute",
+        "RATELIMIT_TOKENS_PER_ACCOUNT": "20 per hour",
+        "RATELIMIT_TOKENS_PER_ADDRESS": "60 per hour",
+        "RATELIMIT_API_FAILURES_PER_ADDRESS": "20 per minute",
         "PER_PAGE": 50,
         "MAX_PER_PAGE": 500,
         "LOGIN_MAX_FAILURES": 5,

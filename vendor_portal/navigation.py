@@ -32,6 +32,8 @@ GROUPS = {
     "evidence.index": "Due diligence",
     "subcontracting.index": "Due diligence",
     "graph.index": "Resilience",
+    "graph.fallbacks": "Resilience",
+    "graph.region_risk": "Resilience",
     "kpis.index": "Resilience",
     "exercises.index": "Resilience",
     "findings.index": "Resilience",

@@ -122,6 +122,32 @@ class StoredFile:
     filename: str  # the cleaned original name, for Content-Disposition only
 
 
+KEY_PATTERN = re.compile(r"sha256/[0-9a-f]{2}/[0-9a-f]{2}/([0-9a-f]{64})")
+
+
+@dataclass(frozen=True)
+class StoredObject:
+    """A stored file as the store lists it (for integrity checks and backups)."""
+
+    key: str
+    size: int
+    modified: float  # seconds since the epoch
+
+    @property
+    def sha256(self) -> str:
+        """The hash the key promises (files are addressed by their content)."""
+        return self.key.rsplit("/", 1)[-1]
+
+
+@dataclass(frozen=True)
+class TempFile:
+    """A temporary file in the incoming directory: an upload in progress, or one interrupted."""
+
+    path: Path
+    size: int
+    modified: float
+
+
 def accept_attribute() -> str:
     """For <input type=file accept=...>: a hint to browsers; the server checks content."""
     return ",".join(f".{ext}" for ext in ALLOWED_EXTENSIONS)
@@ -403,6 +429,61 @@ class FileStorage:
         finally:
             pending.discard()
 
+    # Whole-store operations, for `evidence verify` and backups. Unlike the upload path they
+    # know nothing of file names or kinds: a file is its key, its bytes and its hash.
+
+    incoming: Path
+
+    def iter_objects(self) -> Iterator[StoredObject]:
+        """Every stored file, in no particular order."""
+        raise NotImplementedError
+
+    def open_raw(self, key: str) -> BinaryIO:
+        """The stored bytes as they are, unchecked (to re-hash or copy them); StoredFileMissing
+        when absent."""
+        raise NotImplementedError
+
+    def delete_object(self, key: str) -> None:
+        raise NotImplementedError
+
+    def hash_object(self, key: str) -> tuple[str, int]:
+        """(SHA-256, size) of the stored bytes, read in chunks."""
+        with contextlib.closing(self.open_raw(key)) as handle:
+            return _hash_file(handle)
+
+    def import_object(self, stream: BinaryIO, sha256: str, max_bytes: int | None = None) -> str:
+        """Store bytes known by their hash (a restore): received like an upload, refused unless
+        they hash to `sha256`, then put in place under their key. Returns the key."""
+        if not re.fullmatch(r"[0-9a-f]{64}", sha256):
+            raise ValueError(f"not a SHA-256: {sha256!r}")
+        pending = self.receive(max_bytes if max_bytes is not None else 2**62)
+        try:
+            for chunk in iter(lambda: stream.read(CHUNK_SIZE), b""):
+                pending.write(chunk)
+            pending.sync()
+            if pending.sha256 != sha256:
+                raise UploadRejected(
+                    "hash_mismatch",
+                    f"The bytes for {_key_for(sha256)} hash to {pending.sha256}; nothing stored.",
+                )
+            self._place(pending, _key_for(sha256))
+        finally:
+            pending.discard()
+        return _key_for(sha256)
+
+    def _place(self, pending: PendingUpload, key: str) -> None:
+        raise NotImplementedError
+
+    def temp_files(self) -> list[TempFile]:
+        """Temporary files in the incoming directory (both stores receive into local files)."""
+        found = []
+        if self.incoming.is_dir():
+            for path in self.incoming.glob(TEMP_PREFIX + "*"):
+                with contextlib.suppress(FileNotFoundError):  # committed meanwhile
+                    stat = path.stat()
+                    found.append(TempFile(path, stat.st_size, stat.st_mtime))
+        return sorted(found, key=lambda t: t.modified)
+
 
 class FilesystemStorage(FileStorage):
     """Files under `root`, addressed by hash; temporary files beside them, then renamed."""
@@ -467,6 +548,35 @@ class FilesystemStorage(FileStorage):
             raise StoredFileCorrupt(key, sha256, actual)
         handle.seek(0)
         return handle  # type: ignore[return-value]
+
+    def iter_objects(self) -> Iterator[StoredObject]:
+        base = self.root / "sha256"
+        if not base.is_dir():
+            return
+        for path in base.glob("*/*/*"):
+            key = path.relative_to(self.root).as_posix()
+            if KEY_PATTERN.fullmatch(key) and path.is_file():
+                with contextlib.suppress(FileNotFoundError):
+                    stat = path.stat()
+                    yield StoredObject(key, stat.st_size, stat.st_mtime)
+
+    def open_raw(self, key: str) -> BinaryIO:
+        try:
+            return self.path_for(key).open("rb")
+        except FileNotFoundError as exc:
+            raise StoredFileMissing(key) from exc
+
+    def delete_object(self, key: str) -> None:
+        self.path_for(key).unlink(missing_ok=True)
+
+    def _place(self, pending: PendingUpload, key: str) -> None:
+        target = self.path_for(key)
+        target.parent.mkdir(parents=True, exist_ok=True)
+        if target.exists() and self._intact(target, pending.sha256):
+            return
+        os.replace(pending.path, target)
+        _fsync_directory(target.parent)
+        pending.committed = True
 
     def clean_incoming(self, older_than_seconds: float = 24 * 3600) -> int:
         """Remove temporary files left by a crashed process; returns how many."""
@@ -577,6 +687,38 @@ class S3Storage(FileStorage):
             raise StoredFileCorrupt(key, sha256, actual)
         handle.seek(0)
         return handle  # type: ignore[return-value]
+
+    def iter_objects(self) -> Iterator[StoredObject]:
+        paginator = self.client.get_paginator("list_objects_v2")
+        for page in paginator.paginate(Bucket=self.bucket, Prefix=self.prefix + "sha256/"):
+            for item in page.get("Contents", []):
+                key = item["Key"][len(self.prefix) :]
+                if KEY_PATTERN.fullmatch(key):
+                    yield StoredObject(key, item["Size"], item["LastModified"].timestamp())
+
+    def open_raw(self, key: str) -> BinaryIO:
+        from botocore.exceptions import ClientError
+
+        try:
+            response = self.client.get_object(Bucket=self.bucket, Key=self._object(key))
+        except ClientError as exc:
+            raise StoredFileMissing(key) from exc
+        return response["Body"]  # streamed: read(n) fetches as it goes
+
+    def delete_object(self, key: str) -> None:
+        self.client.delete_object(Bucket=self.bucket, Key=self._object(key))
+
+    def _place(self, pending: PendingUpload, key: str) -> None:
+        if self.exists(key):
+            return
+        handle = pending.handle()
+        handle.seek(0)
+        self.client.upload_fileobj(
+            handle,
+            self.bucket,
+            self._object(key),
+            ExtraArgs={"Metadata": {"sha256": pending.sha256}},
+        )
 
 
 def _fsync_directory(path: Path) -> None:

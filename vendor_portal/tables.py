@@ -99,6 +99,9 @@ class Table:
             yield [c.value(item) for c in self.columns]
 
 
+MAX_PAGE = 1_000_000_000
+
+
 def parse_page_args(
     args: Mapping[str, str], default_per_page: int, max_per_page: int
 ) -> tuple[int, int]:
@@ -109,6 +112,9 @@ def parse_page_args(
         raise BadTableRequest("page and per_page must be whole numbers.") from exc
     if page < 1:
         raise BadTableRequest("page starts at 1.")
+    if page > MAX_PAGE:
+        # Far past any real page; much larger ones would overflow the database's row offset.
+        raise BadTableRequest(f"page must be at most {MAX_PAGE}.")
     if not 1 <= per_page <= max_per_page:
         raise BadTableRequest(f"per_page must be between 1 and {max_per_page}.")
     return page, per_page

@@ -81,6 +81,7 @@ def live_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer
             "SECRET_KEY": SECRET_KEY,
             "DATABASE_URL": f"sqlite:///{folder / 'e2e.sqlite3'}",
             "EVIDENCE_DIR": str(folder / "evidence"),
+            "RATELIMIT_ENABLED": False,
             **FAST_HASHING,
         }
     )

@@ -96,3 +96,143 @@ def test_friendly_404_and_403_pages(client, auth):
     forbidden = client.get("/admin/users")
     assert forbidden.status_code == 403
     assert "You do not have access to this page" in forbidden.text
+
+
+# --- headers and cookies, in development and in production ---------------------------------
+
+PRODUCTION = {
+    "ENV": "production",
+    "SECRET_KEY": "a-production-secret-that-is-long-and-random-0123456789",
+}
+
+
+@pytest.fixture
+def production_app(database_url, tmp_path):
+    """The app as VENDOR_PORTAL_ENV=production configures it (config.load sets the flags)."""
+    from tests.conftest import _reset_postgres, base_config
+    from vendor_portal import create_app
+    from vendor_portal.extensions import db
+
+    app = create_app({**base_config(tmp_path, database_url), **PRODUCTION})
+    if database_url.startswith("postgresql"):
+        with app.app_context():
+            _reset_postgres(app)
+    yield app
+    with app.app_context():
+        db.engine.dispose()
+
+
+def assert_hardened(response) -> None:
+    headers = response.headers
+    csp = headers["Content-Security-Policy"]
+    for directive in (
+        "default-src 'self'",
+        "script-src 'self'",
+        "object-src 'none'",
+        "base-uri 'self'",
+        "form-action 'self'",
+        "frame-ancestors 'none'",
+    ):
+        assert directive in csp
+    assert "unsafe-inline" not in csp and "unsafe-eval" not in csp
+    assert headers["X-Content-Type-Options"] == "nosniff"
+    assert headers["X-Frame-Options"] == "DENY"
+    assert headers["Referrer-Policy"] == "same-origin"
+
+
+def test_every_kind_of_answer_carries_the_security_headers(client, auth, build):
+    user = auth.login_as("vendor_manager")
+    token = build.token(user)
+    answers = [
+        client.get("/"),  # a page
+        client.get("/no-such-page"),  # an error page
+        client.get("/vendors/?export=csv"),  # an export
+        client.get("/api/v1/vendors", headers={"Authorization": f"Bearer {token}"}),  # the API
+        client.get("/api/v1/vendors"),  # an API error
+    ]
+    for response in answers:
+        assert_hardened(response)
+        assert response.headers["Cache-Control"] == "no-store"
+        # plain HTTP in development: no HSTS (it would pin a development host to HTTPS)
+        assert "Strict-Transport-Security" not in response.headers
+    assert answers[2].headers["Content-Disposition"].startswith("attachment")
+
+
+def test_production_sends_hsts_and_secure_cookie_flags(production_app, build):
+    user = build.user()
+    client = production_app.test_client()
+    page = client.get("/auth/login")
+    assert_hardened(page)
+    hsts = page.headers["Strict-Transport-Security"]
+    assert "max-age=63072000" in hsts and "includeSubDomains" in hsts
+    response = client.post(
+        "/auth/login",
+        data={"email": user.email, "password": "correct horse battery", "remember": "y"},
+    )
+    assert response.status_code == 302
+    cookies = {c.split("=", 1)[0]: c for c in response.headers.getlist("Set-Cookie")}
+    for name in ("session", "remember_token"):
+        flags = [f.strip().lower() for f in cookies[name].split(";")]
+        assert "secure" in flags and "httponly" in flags and "samesite=lax" in flags, cookies[name]
+
+
+def test_remember_cookie_flags_in_development(client, build):
+    user = build.user()
+    response = client.post(
+        "/auth/login",
+        data={"email": user.email, "password": "correct horse battery", "remember": "y"},
+    )
+    remember = next(c for c in response.headers.getlist("Set-Cookie") if c.startswith("remember"))
+    assert "HttpOnly" in remember and "SameSite=Lax" in remember
+    assert "Secure" not in remember  # http://127.0.0.1 in development
+
+
+def test_production_refuses_a_weak_secret(tmp_path):
+    from vendor_portal import create_app
+    from vendor_portal.config import ConfigurationError
+
+    with pytest.raises(ConfigurationError, match="SECRET_KEY"):
+        create_app(
+            {
+                "ENV": "production",
+                "SECRET_KEY": "dev",
+                "DATABASE_URL": f"sqlite:///{tmp_path / 'x.sqlite3'}",
+            }
+        )
+
+
+def test_downloads_are_attachments_never_sniffed_or_rendered(app, client, auth, build, session):
+    from tests.evidence_factories import EvidenceBuilder
+
+    vendor = build.vendor()
+    version = EvidenceBuilder(session, app).version(vendor, filename="plan.pdf")
+    user = auth.login_as("vendor_user", vendor=vendor)
+    token = build.token(user)
+    page = client.get(f"/evidence/versions/{version.id}/download")
+    api = client.get(
+        f"/api/v1/evidence/{version.id}/download", headers={"Authorization": f"Bearer {token}"}
+    )
+    for response in (page, api):
+        assert response.status_code == 200
+        assert response.headers["Content-Disposition"].startswith("attachment")
+        assert response.headers["X-Content-Type-Options"] == "nosniff"
+        assert response.headers["Cache-Control"] == "no-store"
+        # opened directly in a browser, the file runs no script and reaches nothing
+        assert "sandbox" in response.headers["Content-Security-Policy"]
+        response.close()
+
+
+def test_nul_characters_in_query_or_form_are_refused_before_any_query(client, auth, build):
+    vendor = build.vendor(name="Untouched Ltd")
+    auth.login_as("admin")
+    assert client.get("/vendors/?q=a%00b").status_code == 400
+    response = client.post(f"/vendors/{vendor.id}/edit", data={"name": "Bad\x00name"})
+    assert response.status_code == 400
+    assert b"NUL" in response.data
+    assert b"Untouched Ltd" in client.get(f"/vendors/{vendor.id}").data
+
+
+def test_ids_too_large_for_the_database_are_not_found(client, auth):
+    auth.login_as("admin")
+    assert client.get("/vendors/99999999999").status_code == 404
+    assert client.get(f"/vendors/{2**31 - 1}").status_code == 404

@@ -1,7 +1,10 @@
 """The JSON API under /api/v1: bearer tokens only (no cookies, so no CSRF), JSON errors."""
 
+import math
+
 from flask import Blueprint, g, request
 
+from vendor_portal import ratelimit
 from vendor_portal.api.errors import ApiError
 from vendor_portal.audit.services import Actor, set_actor
 from vendor_portal.auth.services import user_for_token
@@ -21,12 +24,57 @@ def authenticate() -> None:
     scheme, _, token = header.partition(" ")
     if scheme.lower() != "bearer" or not token.strip():
         raise ApiError(401, "unauthorized", "Send an API token as 'Authorization: Bearer TOKEN'.")
+    ratelimit.refuse_if_api_failures_exceeded()  # 429 once an address sent too many bad tokens
     user = user_for_token(db.session, token.strip())
     if user is None:
+        ratelimit.record_api_failure()
         raise ApiError(401, "unauthorized", "The API token is unknown, revoked or expired.")
     db.session.commit()  # last_used_at
     g.api_user = user
     set_actor(Actor(user.id, f"{user.email} (API)", request.remote_addr))
+
+
+@bp.before_request
+def path_ids_in_range() -> None:
+    """An id too large for the database names no object: 404, not a driver error."""
+    from vendor_portal.api.helpers import is_id
+
+    for name, value in (request.view_args or {}).items():
+        if isinstance(value, int) and not is_id(value):
+            raise ApiError(404, "not_found", f"No object with {name} {value}.")
+
+
+@bp.before_request
+def screen_input() -> None:
+    """Refuse up front (400), the same on every database, what would otherwise fail deep down:
+    U+0000 in any parameter or JSON string (PostgreSQL text cannot hold it), NaN or Infinity
+    (not JSON, though Python's parser takes them) and JSON nested too deeply for the parser."""
+    try:
+        data = request.get_json(silent=True) if request.is_json else None
+    except RecursionError:
+        raise ApiError(400, "bad_json", "The request body is nested too deeply.") from None
+    # (Multipart forms are screened where they are streamed: reading them here would consume them.)
+    texts = [*request.args.keys(), *request.args.values()]
+    problem = "Text may not contain NUL (U+0000) characters." if "\x00" in "".join(texts) else None
+    problem = problem or _json_problem(data)
+    if problem:
+        raise ApiError(400, "bad_request", problem)
+
+
+def _json_problem(data) -> str | None:
+    stack = [data]  # iterative: a deeply nested body must not exhaust the recursion limit
+    while stack:
+        value = stack.pop()
+        if isinstance(value, str) and "\x00" in value:
+            return "Text may not contain NUL (U+0000) characters."
+        if isinstance(value, float) and not math.isfinite(value):
+            return "NaN and Infinity are not JSON numbers."
+        if isinstance(value, dict):
+            stack.extend(value.keys())
+            stack.extend(value.values())
+        elif isinstance(value, list):
+            stack.extend(value)
+    return None
 
 
 @bp.after_request
@@ -40,6 +88,7 @@ from vendor_portal.api import (  # noqa: E402, F401
     contracts,
     evidence,
     exercises,
+    fallbacks,
     findings,
     graph,
     kpis,

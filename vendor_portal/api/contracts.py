@@ -5,7 +5,7 @@ from typing import Any
 
 from vendor_portal.api import bp
 from vendor_portal.api.errors import ApiError, validation_error
-from vendor_portal.api.helpers import api_user, json_object, paginated, require
+from vendor_portal.api.helpers import api_user, is_id, json_object, paginated, require
 from vendor_portal.api.openapi import (
     ERRORS,
     INVALID,
@@ -54,9 +54,7 @@ def _date(data: dict[str, Any], key: str, errors: dict[str, str]) -> date | None
 
 def _ids(data: dict[str, Any], key: str, errors: dict[str, str]) -> list[int]:
     value = data.get(key) or []
-    if not isinstance(value, list) or not all(
-        isinstance(i, int) and not isinstance(i, bool) for i in value
-    ):
+    if not isinstance(value, list) or not all(is_id(i) for i in value):
         errors[key] = "Must be a list of ids."
         return []
     return value
@@ -84,11 +82,7 @@ def create_contract():
     }
     for key in set(data) - known:
         errors[key] = "Unknown field."
-    vendor = (
-        db.session.get(Vendor, data.get("vendor_id"))
-        if isinstance(data.get("vendor_id"), int)
-        else None
-    )
+    vendor = db.session.get(Vendor, data.get("vendor_id")) if is_id(data.get("vendor_id")) else None
     if vendor is None:
         errors["vendor_id"] = "Must be the id of a vendor."
     title = data.get("title")
@@ -251,7 +245,7 @@ def contract_status(contract_id: int):
         raise ApiError(404, "not_found", f"No contract with id {contract_id}.")
     data = json_object()
     status = data.get("status")
-    if status not in {s.value for s in ContractStatus}:
+    if status not in [s.value for s in ContractStatus]:  # a list: status may be unhashable
         raise validation_error(
             {"status": f"Must be one of {', '.join(s.value for s in ContractStatus)}."}
         )

@@ -10,7 +10,15 @@ from werkzeug.exceptions import RequestEntityTooLarge
 
 from vendor_portal.api import bp
 from vendor_portal.api.errors import ApiError, validation_error
-from vendor_portal.api.helpers import api_user, get_scoped, json_object, paginated, require
+from vendor_portal.api.helpers import (
+    api_user,
+    get_scoped,
+    int_arg,
+    is_id,
+    json_object,
+    paginated,
+    require,
+)
 from vendor_portal.api.openapi import (
     ERRORS,
     INVALID,
@@ -91,7 +99,7 @@ def list_evidence():
     if "expires_within" in args and within not in EXPIRY_WINDOWS:
         raise ApiError(400, "bad_request", "expires_within must be 30, 60 or 90.")
     stmt = services.version_query(
-        vendor_id=args.get("vendor_id", type=int),
+        vendor_id=int_arg("vendor_id"),
         evidence_types=args.getlist("evidence_type") or None,
         statuses=args.getlist("status") or None,
         latest_only=args.get("latest", "true") != "false",
@@ -127,6 +135,8 @@ def upload_evidence():
             raise ApiError(
                 413, "too_large", f"The upload is larger than the limit of {format_size(limit)}."
             ) from exc
+        if "\x00" in "".join([*form.values(), *(f.filename or "" for f in files.values())]):
+            raise ApiError(400, "bad_request", "Text may not contain NUL (U+0000) characters.")
         errors: dict[str, str] = {}
         item = None
         if form.get("item_id"):
@@ -141,7 +151,8 @@ def upload_evidence():
             vendor = item.vendor
         else:
             vendor_id = form.get("vendor_id", "")
-            vendor = db.session.get(Vendor, int(vendor_id)) if vendor_id.isdigit() else None
+            number = int(vendor_id) if vendor_id.isascii() and vendor_id.isdigit() else None
+            vendor = db.session.get(Vendor, number) if is_id(number) else None
             if vendor is None:
                 errors["vendor_id"] = "Give the id of the vendor this evidence belongs to."
         dates = {}
@@ -362,8 +373,11 @@ document_paths(
                 "parameters": [path_param("version_id")],
                 "responses": {
                     "200": {
-                        "description": "The file (Content-Disposition: attachment)",
-                        "content": {"application/octet-stream": {}},
+                        "description": (
+                            "The file (Content-Disposition: attachment), with the media type it "
+                            "was uploaded as"
+                        ),
+                        "content": {"*/*": {"schema": {"type": "string", "format": "binary"}}},
                     },
                     **ERRORS,
                     **NOT_FOUND,

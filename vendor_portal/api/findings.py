@@ -9,7 +9,15 @@ from flask import request
 
 from vendor_portal.api import bp
 from vendor_portal.api.errors import ApiError, validation_error
-from vendor_portal.api.helpers import api_user, get_scoped, json_object, paginated, require
+from vendor_portal.api.helpers import (
+    api_user,
+    get_scoped,
+    int_arg,
+    is_id,
+    json_object,
+    paginated,
+    require,
+)
 from vendor_portal.api.openapi import (
     ERRORS,
     INVALID,
@@ -85,11 +93,8 @@ def _list_arg(name: str, allowed: set[str]) -> list[str]:
 def list_findings():
     require("findings.read")
     args = request.args
-    vendor_id = args.get("vendor_id")
-    if vendor_id is not None and not vendor_id.isdigit():
-        raise ApiError(400, "bad_request", "vendor_id must be a whole number.")
     filters = services.FindingFilters(
-        vendor_id=int(vendor_id) if vendor_id else None,
+        vendor_id=int_arg("vendor_id"),
         severities=_list_arg("severity", {s.value for s in Severity}),
         statuses=_list_arg("status", {s.value for s in FindingStatus}),
         sources=_list_arg("source", {s.value for s in FindingSource}),
@@ -121,7 +126,7 @@ def _parse_finding(data: dict[str, Any]) -> tuple[dict[str, Any], dict[str, str]
     vendor_id = data.get("vendor_id")
     if not isinstance(vendor_id, int) or isinstance(vendor_id, bool):
         errors["vendor_id"] = "A vendor id (integer) is required."
-    elif db.session.get(Vendor, vendor_id) is None:
+    elif not is_id(vendor_id) or db.session.get(Vendor, vendor_id) is None:
         errors["vendor_id"] = f"No vendor with id {vendor_id}."
     else:
         values["vendor_id"] = vendor_id
@@ -138,18 +143,18 @@ def _parse_finding(data: dict[str, Any]) -> tuple[dict[str, Any], dict[str, str]
     else:
         values["description"] = (description or "").strip() or None
     severity = data.get("severity")
-    if severity not in {s.value for s in Severity}:
+    if severity not in [s.value for s in Severity]:  # lists: JSON values may be unhashable
         errors["severity"] = f"One of {', '.join(s.value for s in Severity)}."
     else:
         values["severity"] = severity
     source = data.get("source", FindingSource.MANUAL.value)
-    if source not in {s.value for s in FindingSource}:
+    if source not in [s.value for s in FindingSource]:
         errors["source"] = f"One of {', '.join(s.value for s in FindingSource)}."
     else:
         values["source"] = source
     owner_id = data.get("owner_id")
     if owner_id is not None:
-        owner = db.session.get(User, owner_id) if isinstance(owner_id, int) else None
+        owner = db.session.get(User, owner_id) if is_id(owner_id) else None
         if owner is None or not owner.active or owner.role not in INTERNAL_ROLES:
             errors["owner_id"] = "Must be the id of an active internal user."
         else:

@@ -18,7 +18,7 @@ from flask import request
 
 from vendor_portal.api import bp
 from vendor_portal.api.errors import ApiError, validation_error
-from vendor_portal.api.helpers import json_object, paginated, require
+from vendor_portal.api.helpers import is_id, json_object, paginated, require
 from vendor_portal.api.openapi import (
     ERRORS,
     INVALID,
@@ -112,9 +112,7 @@ def scenario():
     countries = _string_list(body, "countries", errors)
     regions = _string_list(body, "regions", errors)
     vendors = body.get("vendors", [])
-    if not isinstance(vendors, list) or not all(
-        isinstance(v, int) and not isinstance(v, bool) for v in vendors
-    ):
+    if not isinstance(vendors, list) or not all(is_id(v) for v in vendors):
         errors["vendors"] = "Must be a list of vendor ids."
         vendors = []
     if not errors and not (fail or countries or regions or vendors):

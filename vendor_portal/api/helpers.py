@@ -12,6 +12,29 @@ from vendor_portal.extensions import db
 from vendor_portal.security import has_permission, is_vendor_user
 from vendor_portal.tables import BadTableRequest, paginate, parse_page_args
 
+# Ids are 32-bit INTEGER columns: a larger number names nothing, and the database would fail on
+# it (PostgreSQL: "integer out of range") rather than find no row.
+MAX_ID = 2**31 - 1
+
+
+def is_id(value: Any) -> bool:
+    """An integer (not a bool) the database can compare with an id column."""
+    return isinstance(value, int) and not isinstance(value, bool) and -MAX_ID <= value <= MAX_ID
+
+
+def int_arg(name: str) -> int | None:
+    """An optional whole-number query parameter (an id filter); 400 when it is not one."""
+    raw = request.args.get(name)
+    if raw is None or raw == "":
+        return None
+    try:
+        value = int(raw)
+    except ValueError:
+        raise ApiError(400, "bad_request", f"{name} must be a whole number.") from None
+    if not is_id(value):
+        raise ApiError(400, "bad_request", f"{name} is out of range.")
+    return value
+
 
 def api_user() -> Any:
     return g.api_user
@@ -36,7 +59,7 @@ def json_object() -> dict[str, Any]:
 
 
 def get_scoped(model: type, object_id: int, vendor_attr: str = "vendor_id") -> Any:
-    obj = db.session.get(model, object_id)
+    obj = db.session.get(model, object_id) if is_id(object_id) else None
     user = api_user()
     if obj is None or (is_vendor_user(user) and getattr(obj, vendor_attr) != user.vendor_id):
         raise ApiError(

@@ -11,7 +11,7 @@ from flask import current_app, request
 
 from vendor_portal.api import bp
 from vendor_portal.api.errors import ApiError, validation_error
-from vendor_portal.api.helpers import api_user, get_scoped, paginated, require
+from vendor_portal.api.helpers import api_user, get_scoped, int_arg, paginated, require
 from vendor_portal.api.openapi import (
     ERRORS,
     INVALID,
@@ -29,6 +29,8 @@ from vendor_portal.db import utcnow
 from vendor_portal.extensions import db
 from vendor_portal.kpis import imports, services
 from vendor_portal.kpis.domain import (
+    EARLIEST_DATE,
+    LATEST_DATE,
     IncidentSeverity,
     Metric,
     months_back,
@@ -134,8 +136,8 @@ def list_incidents():
     require("kpis.read")
     args = request.args
     stmt = services.incident_query(
-        vendor_id=args.get("vendor_id", type=int),
-        service_id=args.get("vendor_service", type=int),
+        vendor_id=int_arg("vendor_id"),
+        service_id=int_arg("vendor_service"),
         severities=args.getlist("severity") or None,
         ongoing=args.get("ongoing") == "true",
     )
@@ -170,9 +172,7 @@ def post_measurements():
 def list_breaches():
     require("kpis.read")
     statuses = request.args.getlist("status") or None
-    stmt = services.breach_query(
-        statuses=statuses, vendor_id=request.args.get("vendor_id", type=int)
-    )
+    stmt = services.breach_query(statuses=statuses, vendor_id=int_arg("vendor_id"))
     stmt = vendor_scope(stmt, KpiBreach.vendor_id, api_user())
     try:
         stmt = BREACH_TABLE.sorted(stmt, request.args.get("sort"), KpiBreach.id)
@@ -194,6 +194,10 @@ def _date_range() -> tuple[date, date]:
             values[name] = date.fromisoformat(text)
         except ValueError:
             problems[name] = f"{text!r} is not a date; use YYYY-MM-DD."
+            continue
+        # The KPI maths counts nanoseconds in 64 bits, which reach only the years 1677 to 2262.
+        if not EARLIEST_DATE <= values[name] <= LATEST_DATE:
+            problems[name] = f"Must be between {EARLIEST_DATE} and {LATEST_DATE}."
     if problems:
         raise ApiError(
             400, "bad_request", "; ".join(f"{k}: {v}" for k, v in problems.items()), fields=problems
@@ -269,6 +273,7 @@ def vendor_scorecard(vendor_id: int):
                 "period": r.kpi.period,
                 "statistic": r.kpi.statistic,
                 "severities": r.kpi.severities or [],
+                "contract_id": r.kpi.contract_id,
                 "attainment_pct": _number(r.attainment_pct, 3),
                 "periods": [
                     {
@@ -312,14 +317,15 @@ RANGE_PARAMS = [
         "name": "from",
         "in": "query",
         "schema": {"type": "string", "format": "date"},
-        "description": "First day (YYYY-MM-DD); its whole month is included. Default: 11 "
-        "months before this one.",
+        "description": "First day (YYYY-MM-DD, 1900 to 2199); its whole month is included. "
+        "Default: 11 months before this one.",
     },
     {
         "name": "to",
         "in": "query",
         "schema": {"type": "string", "format": "date"},
-        "description": "Last day (YYYY-MM-DD); its whole month is included. Default: today.",
+        "description": "Last day (YYYY-MM-DD, 1900 to 2199); its whole month is included. "
+        "Default: today.",
     },
 ]
 AVAILABILITY_PERIOD = {
@@ -441,6 +447,10 @@ document_schemas(
                             "comparator": {"type": "string"},
                             "threshold": {"type": "number"},
                             "period": {"type": "string", "enum": ["month", "quarter"]},
+                            "contract_id": {
+                                "type": ["integer", "null"],
+                                "description": "The contract that sets this target, if recorded",
+                            },
                             "periods": {
                                 "type": "array",
                                 "items": {

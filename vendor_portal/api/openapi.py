@@ -12,6 +12,7 @@ from typing import Any
 from flask import url_for
 
 from vendor_portal.api import bp
+from vendor_portal.tables import MAX_PAGE
 
 _PATHS: dict[str, dict[str, Any]] = {}
 _SCHEMAS: dict[str, Any] = {}
@@ -35,7 +36,11 @@ INVALID = {
     "422": error_response("A field is invalid; error.fields names each"),
 }
 PAGE_PARAMS = [
-    {"name": "page", "in": "query", "schema": {"type": "integer", "minimum": 1, "default": 1}},
+    {
+        "name": "page",
+        "in": "query",
+        "schema": {"type": "integer", "minimum": 1, "maximum": MAX_PAGE, "default": 1},
+    },
     {
         "name": "per_page",
         "in": "query",

@@ -9,7 +9,7 @@ from flask import request
 
 from vendor_portal.api import bp
 from vendor_portal.api.errors import ApiError, validation_error
-from vendor_portal.api.helpers import api_user, get_scoped, json_object, paginated
+from vendor_portal.api.helpers import api_user, get_scoped, int_arg, json_object, paginated
 from vendor_portal.api.openapi import (
     ERRORS,
     INVALID,
@@ -133,9 +133,9 @@ def list_assignments():
             f"status must be one of {', '.join(s.value for s in AssignmentStatus)}.",
         )
     stmt = services.assignment_query(
-        vendor_id=args.get("vendor_id", type=int),
+        vendor_id=int_arg("vendor_id"),
         statuses=statuses or None,
-        template_id=args.get("template_id", type=int),
+        template_id=int_arg("template_id"),
     )
     stmt = vendor_scope(stmt, Assignment.vendor_id, api_user())
     try:

@@ -4,7 +4,7 @@ from typing import Any
 
 from vendor_portal.api import bp
 from vendor_portal.api.errors import ApiError, validation_error
-from vendor_portal.api.helpers import api_user, get_scoped, json_object, require
+from vendor_portal.api.helpers import api_user, get_scoped, is_id, json_object, require
 from vendor_portal.api.openapi import (
     ERRORS,
     INVALID,
@@ -81,10 +81,10 @@ def _declaration_input(data: dict[str, Any]) -> dict[str, Any]:
         if lei and problem:
             errors["lei"] = problem
     parent_id = data.get("parent_id")
-    if parent_id is not None and (not isinstance(parent_id, int) or isinstance(parent_id, bool)):
+    if parent_id is not None and not is_id(parent_id):
         errors["parent_id"] = "Must be the id of an entry of this vendor's chain, or null."
     service_ids = data.get("service_ids") or []
-    if not isinstance(service_ids, list) or not all(isinstance(i, int) for i in service_ids):
+    if not isinstance(service_ids, list) or not all(is_id(i) for i in service_ids):
         errors["service_ids"] = "Must be a list of the vendor's service ids."
     function = data.get("function")
     if function is not None and (not isinstance(function, str) or len(function) > 2000):

@@ -3,6 +3,7 @@
 from flask import abort, current_app, flash, redirect, render_template, request, url_for
 from flask_login import current_user
 from sqlalchemy import select
+from sqlalchemy.orm import contains_eager
 
 from vendor_portal.contracts import bp, services
 from vendor_portal.contracts.domain import ContractStatus
@@ -43,7 +44,12 @@ CONTRACT_TABLE = Table(
 @bp.get("/")
 @permission_required("contracts.read")
 def index():
-    stmt = services.contracts_query().join(Vendor, Vendor.id == Contract.vendor_id)
+    # The vendor comes with the join (its name is on every row), not one query per row.
+    stmt = (
+        services.contracts_query()
+        .join(Vendor, Vendor.id == Contract.vendor_id)
+        .options(contains_eager(Contract.vendor))
+    )
     if request.args.get("status"):
         stmt = stmt.where(Contract.status == request.args["status"])
     if request.args.get("q"):

@@ -94,6 +94,19 @@ def _note(
     return update
 
 
+@dataclass(frozen=True)
+class FindingRequest:
+    """What an area asks for when it opens a finding; `source_ref` makes the request idempotent."""
+
+    source: str
+    vendor_id: int
+    title: str
+    severity: str
+    description: str | None = None
+    source_ref: str | None = None
+    owner_id: int | None = None
+
+
 def open_finding(
     session: Session,
     *,
@@ -109,30 +122,49 @@ def open_finding(
 
     Returns (finding, created). Idempotent, so a recomputation never duplicates findings.
     """
-    FindingSource(source)
-    Severity(severity)
-    if source_ref is not None:
-        existing = session.scalar(
-            select(Finding).where(Finding.source == source, Finding.source_ref == source_ref)
-        )
-        if existing is not None:
-            return existing, False
+    request = FindingRequest(source, vendor_id, title, severity, description, source_ref, owner_id)
+    return open_findings(session, [request])[0]
+
+
+def open_findings(session: Session, requests: list[FindingRequest]) -> list[tuple[Finding, bool]]:
+    """`open_finding` for many requests at once, in order: one lookup of the existing findings
+    and one flush, so a bulk recomputation (a KPI import opening hundreds of breaches) does not
+    pay a round trip per finding."""
+    for request in requests:
+        FindingSource(request.source)
+        Severity(request.severity)
+    existing: dict[tuple[str, str], Finding] = {}
+    refs = sorted({r.source_ref for r in requests if r.source_ref is not None})
+    for chunk_start in range(0, len(refs), 500):
+        chunk = refs[chunk_start : chunk_start + 500]
+        for finding in session.scalars(select(Finding).where(Finding.source_ref.in_(chunk))):
+            existing[(finding.source, finding.source_ref or "")] = finding
     today = utcnow().date()
-    finding = Finding(
-        vendor_id=vendor_id,
-        source=source,
-        source_ref=source_ref,
-        title=title[:300],
-        description=description,
-        severity=severity,
-        status=FindingStatus.OPEN.value,
-        owner_id=owner_id,
-        due_date=due_date_for(severity, today, due_days_policy(session)),
-    )
-    session.add(finding)
-    _note(session, finding, "status", "Finding opened.", to_status=FindingStatus.OPEN.value)
+    policy = due_days_policy(session) if requests else {}
+    results: list[tuple[Finding, bool]] = []
+    for request in requests:
+        key = (request.source, request.source_ref or "")
+        if request.source_ref is not None and key in existing:
+            results.append((existing[key], False))
+            continue
+        finding = Finding(
+            vendor_id=request.vendor_id,
+            source=request.source,
+            source_ref=request.source_ref,
+            title=request.title[:300],
+            description=request.description,
+            severity=request.severity,
+            status=FindingStatus.OPEN.value,
+            owner_id=request.owner_id,
+            due_date=due_date_for(request.severity, today, policy),
+        )
+        session.add(finding)
+        _note(session, finding, "status", "Finding opened.", to_status=FindingStatus.OPEN.value)
+        if request.source_ref is not None:
+            existing[key] = finding  # the same request twice in one batch opens one finding
+        results.append((finding, True))
     session.flush()
-    return finding, True
+    return results
 
 
 # --- the register ---------------------------------------------------------------------------

@@ -6,13 +6,16 @@ import json
 from pathlib import Path
 
 import click
+from flask import current_app
 
 from vendor_portal.audit.services import Actor, set_actor
 from vendor_portal.extensions import db
-from vendor_portal.graph import bp, services
+from vendor_portal.graph import bp, fallbacks, regions, services
+from vendor_portal.graph.domain import fallbacks as fallback_domain
 from vendor_portal.graph.domain import interchange
 from vendor_portal.graph.domain.files import FORMATS, read_graph_file
 from vendor_portal.graph.domain.interchange import InvalidGraph
+from vendor_portal.graph.domain.regions import IndexFileError, InvalidRatings
 
 
 def _fail(exc: InvalidGraph) -> click.ClickException:
@@ -175,3 +178,79 @@ def rebuild_command() -> None:
     changed = services.rebuild_from_records(db.session)
     db.session.commit()
     click.echo("Graph rebuilt from records." if changed else "Graph already in step with records.")
+
+
+@bp.cli.command("load-country-risk")
+@click.option(
+    "--folder",
+    type=click.Path(exists=True, file_okay=False, path_type=Path),
+    help="The country_risk folder of the shared data (default: VENDOR_PORTAL_COUNTRY_RISK_DIR, "
+    "else ../shared/data/country_risk beside the repository).",
+)
+@click.option(
+    "--replace-imported",
+    is_flag=True,
+    help="Also overwrite ratings imported from CSV (kept by default).",
+)
+def load_country_risk_command(folder: Path | None, replace_imported: bool) -> None:
+    """Load the default country ratings from the public indices (WGI political stability,
+    ND-GAIN exposure and vulnerability)."""
+    set_actor(Actor(None, "cli:graph load-country-risk"))
+    folder = folder or regions.risk_dir(current_app)
+    try:
+        result = regions.load_indices(db.session, folder, replace_imported)
+    except IndexFileError as exc:
+        db.session.rollback()
+        raise click.ClickException(f"Nothing was loaded: {exc}") from exc
+    db.session.commit()
+    click.echo(
+        f"Country ratings: {result.created} created, {result.updated} updated, {result.kept} "
+        f"imported ratings kept. No ISO country for: {', '.join(result.unmapped) or 'none'}."
+    )
+
+
+@bp.cli.command("import-region-risk")
+@click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+def import_region_risk_command(file: Path) -> None:
+    """Import region ratings from a CSV file (all or nothing)."""
+    set_actor(Actor(None, "cli:graph import-region-risk"))
+    try:
+        result = regions.import_csv(db.session, file.read_bytes(), file.name)
+    except InvalidRatings as exc:
+        db.session.rollback()
+        lines = "\n".join(f"  {p}" for p in exc.problems[:50])
+        raise click.ClickException(f"Nothing was imported.\n{lines}") from exc
+    db.session.commit()
+    click.echo(f"Imported {result.created} new and {result.updated} updated ratings.")
+
+
+@bp.cli.command("fallbacks")
+@click.option("--flagged", is_flag=True, help="Only capabilities with a flag.")
+@click.option(
+    "--format", "fmt", type=click.Choice(("text", "json")), default="text", show_default=True
+)
+def fallbacks_command(flagged: bool, fmt: str) -> None:
+    """The fallback-provider register with its flags (as GET /api/v1/fallbacks)."""
+    result = fallbacks.register(db.session)
+    db.session.commit()
+    entries = [e for e in result.entries if e.flagged or not flagged]
+    if fmt == "json":
+        document = {
+            "graph_version": result.graph_version,
+            "as_of": result.as_of.isoformat(),
+            "capabilities": [fallback_domain.entry_document(e) for e in entries],
+        }
+        click.echo(json.dumps(document, indent=2, sort_keys=True, ensure_ascii=False))
+        return
+    for entry in entries:
+        click.echo(f"{entry.name} ({entry.id}): fallback {entry.fallback_status}")
+        for flag in entry.flags:
+            click.echo(f"  ! {flag.label}: {flag.message}")
+        for p in entry.providers:
+            click.echo(
+                f"  - {p.role} {p.name}, switchover {p.switchover_hours:g} h, "
+                f"{p.status or 'status not recorded'}"
+            )
+            for flag in p.flags:
+                if flag.level != "info":
+                    click.echo(f"      ! {flag.label}: {flag.message}")

@@ -11,7 +11,7 @@ from sqlalchemy.orm import Session
 
 from vendor_portal.demo.seed import SeedSummary, seed_step
 from vendor_portal.graph import services
-from vendor_portal.graph.models import BusinessService, GraphEdge, GraphNode
+from vendor_portal.graph.models import BusinessService, GraphEdge, GraphNode, RegionRisk
 from vendor_portal.vendors.models import Vendor, VendorService
 
 # name, criticality, owner, MTD h, RTO h, RPO h, cost of downtime per hour, description
@@ -368,3 +368,150 @@ def seed_graph(session: Session, summary: SeedSummary) -> None:
             f"{created} business services, {added_nodes} capabilities, components and "
             f"facilities, and {added_edges} dependencies in the graph"
         )
+
+
+# The terms of each provider (status, months since the last test or None, capacity %, notes),
+# chosen so that the register's first screen shows every kind of flag next to clean lines.
+FALLBACK_TERMS: dict[tuple[str, str], tuple[str, int | None, float | None, str]] = {
+    ("cap-payments-hosting", "vs:Nimbus Cloud Services/Nimbus IaaS eu-west"): (
+        "contracted",
+        5,
+        100,
+        "Active region.",
+    ),
+    ("cap-payments-hosting", "vs:Stratus Compute GmbH/Stratus Kubernetes Frankfurt"): (
+        "contracted",
+        4,
+        60,
+        "Warm standby; failed over in the spring exercise.",
+    ),
+    ("cap-digital-hosting", "vs:Nimbus Cloud Services/Nimbus IaaS eu-west"): (
+        "contracted",
+        5,
+        100,
+        "",
+    ),
+    ("cap-digital-hosting", "vs:Stratus Compute GmbH/Stratus Kubernetes Frankfurt"): (
+        "contracted",
+        4,
+        50,
+        "Front ends only; statements disabled while running there.",
+    ),
+    ("cap-card-acquiring", "vs:Ledgerline Payments/Card acquiring gateway"): (
+        "contracted",
+        None,
+        100,
+        "A second acquirer was quoted but not signed.",
+    ),
+    ("cap-workforce-identity", "vs:Atlas Identity/Workforce SSO and MFA"): (
+        "contracted",
+        None,
+        100,
+        "",
+    ),
+    ("cap-workforce-identity", "comp-break-glass"): (
+        "in_house",
+        15,
+        10,
+        "Administrators only; envelopes last checked at the annual audit.",
+    ),
+    ("cap-customer-alerts", "vs:Aurora Messaging/Customer SMS alerts"): (
+        "contracted",
+        None,
+        100,
+        "",
+    ),
+    ("cap-payroll-processing", "vs:PayrollPro Services/Payroll SaaS"): ("contracted", 6, 100, ""),
+    ("cap-payroll-processing", "vs:Banyan Outsourcing/Reconciliations and KYC checks"): (
+        "contracted",
+        8,
+        100,
+        "Bureau service from Pune; two days to onboard the payroll file.",
+    ),
+    ("cap-contact-centre", "vs:BlueRiver Contact Centre/Customer contact centre"): (
+        "contracted",
+        3,
+        100,
+        "",
+    ),
+    ("cap-contact-centre", "comp-overflow-team"): (
+        "in_house",
+        2,
+        30,
+        "Forty trained staff; fraud reporting line first.",
+    ),
+    ("cap-market-data", "vs:Equinox Market Data/Real-time market data feed"): (
+        "contracted",
+        9,
+        100,
+        "",
+    ),
+    ("cap-market-data", "comp-secondary-feed"): ("identified", None, None, "Quote received."),
+    ("cap-settlement", "vs:ClearPath Clearing/Clearing connectivity"): ("contracted", 7, 100, ""),
+    ("cap-settlement", "comp-custodian-manual"): (
+        "in_house",
+        30,
+        20,
+        "Fax instructions; about 200 trades a day.",
+    ),
+}
+
+# Ratings used only when the public indices are not beside the repository (a user's own clone):
+# illustrative, labelled as demo data. Otherwise the demo loads the real indices.
+DEMO_RATINGS = (
+    "kind,code,name,natural_hazard,political_instability,notes\n"
+    "country,IN,India,high,high,Illustrative demo rating\n"
+    "country,GB,United Kingdom,low,low,Illustrative demo rating\n"
+    "country,IE,Ireland,low,low,Illustrative demo rating\n"
+    "country,DE,Germany,low,low,Illustrative demo rating\n"
+    "country,US,United States,medium,medium,Illustrative demo rating\n"
+    "country,IL,Israel,low,high,Illustrative demo rating\n"
+    "country,TW,Taiwan,high,medium,Illustrative demo rating\n"
+)
+
+
+@seed_step
+def seed_fallbacks(session: Session, summary: SeedSummary) -> None:
+    from datetime import date
+
+    from flask import current_app, has_app_context
+
+    from vendor_portal.graph import regions
+    from vendor_portal.graph.domain import fallbacks as fallback_domain
+    from vendor_portal.graph.domain import regions as regions_domain
+
+    if session.scalar(select(RegionRisk.id).limit(1)) is None:
+        folder = regions.risk_dir(current_app) if has_app_context() else None
+        try:
+            if folder is None:
+                raise regions_domain.IndexFileError("no application")
+            result = regions.load_indices(session, folder)
+            summary.extra.append(
+                f"{result.created} country risk ratings from the public indices (WGI, ND-GAIN)"
+            )
+        except regions_domain.IndexFileError:
+            ratings = regions_domain.parse_csv(DEMO_RATINGS, regions.DEMO_SOURCE)
+            result = regions.save_ratings(session, ratings, "demo data")
+            summary.extra.append(f"{result.created} illustrative country risk ratings")
+
+    nodes: dict[str, GraphNode] = {n.key: n for n in session.scalars(select(GraphNode))}
+    nodes.update(_vendor_service_nodes(session))
+    today = date.today()
+    changed = 0
+    for (capability, provider), (status, months, capacity, notes) in FALLBACK_TERMS.items():
+        a, b = nodes.get(capability), nodes.get(provider)
+        if a is None or b is None:
+            continue
+        edge = session.scalar(
+            select(GraphEdge).where(GraphEdge.source_id == a.id, GraphEdge.target_id == b.id)
+        )
+        attributes = (edge.attributes or {}) if edge is not None else {}
+        if edge is None or fallback_domain.ATTR_STATUS in attributes:
+            continue  # missing, or already given terms (by the demo or by someone)
+        tested = None if months is None else fallback_domain.months_before(today, months)
+        edge.attributes = fallback_domain.with_terms(attributes, status, tested, capacity, notes)
+        changed += 1
+    if changed:
+        session.flush()
+        services.bump_version(session)
+        summary.extra.append(f"terms of {changed} providers in the fallback register")

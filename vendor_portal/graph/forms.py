@@ -1,18 +1,27 @@
 from __future__ import annotations
 
+from datetime import date
 from typing import Any
 
 from flask_wtf import FlaskForm
 from flask_wtf.file import FileField, FileRequired
 from wtforms import (
     BooleanField,
+    DateField,
     DecimalField,
     SelectField,
     SelectMultipleField,
     StringField,
     TextAreaField,
 )
-from wtforms.validators import DataRequired, Length, NumberRange, Optional, ValidationError
+from wtforms.validators import (
+    DataRequired,
+    InputRequired,
+    Length,
+    NumberRange,
+    Optional,
+    ValidationError,
+)
 
 from vendor_portal.forms import blank_to_none, choices, strip_filter
 from vendor_portal.graph.domain.business import (
@@ -206,3 +215,89 @@ class ScenarioForm(FlaskForm):
     countries = SelectMultipleField("Countries", coerce=str, validators=[Optional()])
     regions = SelectMultipleField("Cloud regions", coerce=str, validators=[Optional()])
     nodes = SelectMultipleField("Other nodes", coerce=str, validators=[Optional()])
+
+
+FALLBACK_STATUSES = [
+    ("", "Not recorded"),
+    ("contracted", "Contracted"),
+    ("in_house", "In-house arrangement"),
+    ("identified", "Identified only (not contracted)"),
+]
+
+
+class FallbackForm(FlaskForm):
+    """A provider of a capability: the edge capability -> provider, with its terms."""
+
+    capability = SelectField("Capability", validators=[DataRequired("Choose a capability.")])
+    provider = SelectField(
+        "Provider",
+        description="The vendor service, component or facility that delivers it; what it "
+        "depends on is read from the graph.",
+        validators=[DataRequired("Choose a provider.")],
+    )
+    switchover_hours = DecimalField(
+        "Switchover (hours)",
+        description="How long it takes to bring this provider into service: 0 for the primary "
+        "or an active-active provider. Compared with the RTO of every business service that "
+        "needs the capability.",
+        default=0,
+        validators=[
+            InputRequired(message="Give a number of hours (0 for the primary)."),
+            NumberRange(min=0, max=MAX_RECOVERY_HOURS),
+        ],
+    )
+    status = SelectField(
+        "Status",
+        choices=choices(FALLBACK_STATUSES),
+        validators=[Optional()],
+    )
+    last_tested = DateField(
+        "Last tested",
+        description="The last switchover test to this provider; fallbacks untested for 12 "
+        "months are flagged.",
+        validators=[Optional()],
+    )
+    capacity_pct = DecimalField(
+        "Capacity (%)",
+        description="The share of the normal load it can carry.",
+        validators=[Optional(), NumberRange(min=0, max=100, message="Give 0 to 100.")],
+    )
+    notes = TextAreaField(
+        "Notes", validators=[Optional(), Length(max=2000)], filters=[blank_to_none]
+    )
+
+    def __init__(
+        self,
+        *args: Any,
+        capabilities: list[tuple[str, str]] | None = None,
+        providers: list[tuple[str, str]] | None = None,
+        **kwargs: Any,
+    ) -> None:
+        super().__init__(*args, **kwargs)
+        self.capability.choices = choices([("", "Choose a capability…"), *(capabilities or [])])
+        self.provider.choices = choices([("", "Choose a provider…"), *(providers or [])])
+
+    def validate_last_tested(self, field: Any) -> None:
+        if field.data and field.data > date.today():
+            raise ValidationError("The last test cannot be in the future.")
+
+    def terms(self) -> Any:
+        from vendor_portal.graph.fallbacks import TermsInput
+
+        return TermsInput(
+            switchover_hours=float(self.switchover_hours.data or 0),
+            status=self.status.data or None,
+            last_tested=self.last_tested.data,
+            capacity_pct=_float(self.capacity_pct.data),
+            notes=self.notes.data,
+        )
+
+
+class RegionImportForm(FlaskForm):
+    file = FileField(
+        "Ratings CSV",
+        description="Columns code, name, natural_hazard, political_instability (and optionally "
+        "kind: country or region, and notes). A rating is a level (low, medium, high, very high) "
+        "or a score 0-100. Countries by ISO code (2 or 3 letters), regions by name.",
+        validators=[FileRequired("Choose a CSV file.")],
+    )

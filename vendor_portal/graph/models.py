@@ -125,3 +125,30 @@ class GraphResult(db.Model):
     name: Mapped[str] = mapped_column(String(32))
     payload: Mapped[Any] = mapped_column(JSON)
     computed_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class RegionRisk(db.Model):
+    """Natural-hazard and political-instability ratings of a country (ISO alpha-2 `code`) or a
+    named region (a cloud region such as eu-west-1, or any area; `code` is its name). Levels are
+    low, medium, high or very_high; scores, when the rating came from a number, run 0-100 (the
+    riskiest 100). `source`: "indices" (the public indices, the default ratings), "import" (a CSV
+    file, which the indices loader does not overwrite) or "demo"."""
+
+    __tablename__ = "region_risk"
+    __table_args__ = (UniqueConstraint("kind", "code", name="uq_region_risk_kind_code"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    kind: Mapped[str] = mapped_column(String(16))
+    code: Mapped[str] = mapped_column(String(200))
+    name: Mapped[str] = mapped_column(String(200), index=True)
+    natural_hazard: Mapped[str | None] = mapped_column(String(16))
+    natural_hazard_score: Mapped[float | None]
+    political_instability: Mapped[str | None] = mapped_column(String(16))
+    political_instability_score: Mapped[float | None]
+    # The worse of the two levels, kept for filtering and sorting.
+    overall: Mapped[str | None] = mapped_column(String(16), index=True)
+    source: Mapped[str] = mapped_column(String(16), index=True)
+    source_detail: Mapped[str | None] = mapped_column(String(300))
+    details: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)

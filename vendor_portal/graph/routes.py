@@ -14,29 +14,42 @@ from sqlalchemy import func, select
 
 from vendor_portal.extensions import db
 from vendor_portal.forms import ConfirmForm, choices
-from vendor_portal.graph import bp, services
+from vendor_portal.graph import bp, services, summaries
+from vendor_portal.graph import fallbacks as fallback_services
+from vendor_portal.graph import regions as region_services
+from vendor_portal.graph.domain import fallbacks as fallback_domain
 from vendor_portal.graph.domain import interchange
+from vendor_portal.graph.domain import regions as regions_domain
 from vendor_portal.graph.domain.business import Criticality
+from vendor_portal.graph.domain.fallbacks import FlagCode
+from vendor_portal.graph.domain.fallbacks import Status as FallbackStatus
 from vendor_portal.graph.domain.files import read_graph_file
 from vendor_portal.graph.domain.interchange import InvalidGraph
 from vendor_portal.graph.domain.layout import layout
 from vendor_portal.graph.domain.model import KIND_LABELS, NodeKind
+from vendor_portal.graph.domain.regions import RATING_KINDS, IndexFileError, InvalidRatings, Level
 from vendor_portal.graph.figures import KIND_COLOURS, concentration_chart, dependency_map
 from vendor_portal.graph.forms import (
     BusinessServiceForm,
     DependencyForm,
+    FallbackForm,
     ImportForm,
     NodeForm,
+    RegionImportForm,
     ScenarioForm,
     SwitchoverForm,
 )
-from vendor_portal.graph.models import BusinessService, GraphEdge, GraphNode
+from vendor_portal.graph.models import BusinessService, GraphEdge, GraphNode, RegionRisk
 from vendor_portal.graph.tables import (
     BUSINESS_SERVICE_TABLE,
     CONCENTRATION_SORTS,
     CONCENTRATION_TABLE,
+    FALLBACK_SORTS,
+    FALLBACK_TABLE,
     NODE_TABLE,
+    REGION_TABLE,
     SPOF_TABLE,
+    FallbackRow,
     ServiceRow,
     page_of,
     sort_items,
@@ -94,7 +107,9 @@ def index():
         spofs,
         common,
         gaps,
-        _details(analysis),
+        _merge_details(
+            _details(analysis), _rating_details(graph, region_services.rating_book(db.session))
+        ),
     )
     loops = [[graph.nodes[i] for i in loop] for loop in graph.loops()]
     return render_template(
@@ -200,7 +215,7 @@ def show_business_service(service_id: int):
     analysis = None
     figure = None
     if node is not None and not service.archived:
-        document = services.spof_document(db.session, node.key)
+        document = summaries.service_spofs(db.session, node.key)
         analysis = document["services"][0] if document["services"] else None
     if request.args.get("export") and analysis is not None:
         try:
@@ -220,7 +235,10 @@ def show_business_service(service_id: int):
             [s["id"] for s in analysis["spofs"]],
             [s["id"] for s in analysis["spofs"] if s["common_cause"]],
             [g["id"] for g in analysis["gaps"]],
-            _details({"services": [analysis]}),
+            _merge_details(
+                _details({"services": [analysis]}),
+                _rating_details(graph, region_services.rating_book(db.session)),
+            ),
         )
     db.session.commit()
     common = _common_causes(analysis) if analysis else []
@@ -384,6 +402,13 @@ def _render_node(
         select(GraphEdge).where(GraphEdge.target_id == node.id).order_by(GraphEdge.id)
     ).all()
     analysis = services.spof_document(db.session)
+    graph = services.load_graph(db.session)
+    book = region_services.rating_book(db.session)
+    ratings = book.for_node(graph.node(node.key)) if node.key in graph.index else []
+    entry = None
+    if node.kind == NodeKind.CAPABILITY and node.key in graph.index:
+        entry = fallback_services.register(db.session, capability=node.key).entries[0]
+    provides = _provides(node)
     db.session.commit()
     spof_of = [
         (item, spof)
@@ -427,7 +452,23 @@ def _render_node(
         kind_label=KIND_LABELS[NodeKind(node.kind)],
         colour=KIND_COLOURS[NodeKind(node.kind)],
         can_write=can_write,
+        ratings=ratings,
+        entry=entry,
+        provides=provides,
+        edge_ids=fallback_services.edge_ids(db.session) if entry else {},
     ), status
+
+
+def _provides(node: GraphNode) -> list[GraphEdge]:
+    """The capabilities this node is a provider of (edges from them to it)."""
+    return list(
+        db.session.scalars(
+            select(GraphEdge)
+            .join(GraphNode, GraphNode.id == GraphEdge.source_id)
+            .where(GraphEdge.target_id == node.id, GraphNode.kind == NodeKind.CAPABILITY.value)
+            .order_by(GraphNode.name)
+        )
+    )
 
 
 def _edit_form(node: GraphNode, form: NodeForm) -> NodeForm:
@@ -584,8 +625,11 @@ def scenario():
     countries = sorted(
         {str(n.attributes["country"]) for n in graph.nodes if n.attributes.get("country")}
     )
+    country_ratings = region_services.ratings_for_countries(db.session, countries)
+    # Labels stay plain (links and tests choose by them); ratings show beside the result.
     form.countries.choices = choices((c, f"{country_name(c)} ({c})") for c in countries)
     regions = sorted({n.name for n in graph.nodes if n.kind == NodeKind.CLOUD_REGION})
+    region_ratings = region_services.ratings_for_regions(db.session, regions)
     form.regions.choices = choices((r, r) for r in regions)
     form.nodes.choices = choices(
         (n.id, f"{KIND_LABELS[NodeKind(n.kind)]} · {n.label}")
@@ -608,12 +652,22 @@ def scenario():
         except services.GraphChangeError as exc:
             flash(str(exc), "warning")
         db.session.commit()
+    place_ratings = []
+    if result is not None:
+        place_ratings = [
+            (f"{country_name(c)} ({c})", country_ratings.get(c.upper()))
+            for c in form.countries.data or []
+        ] + [(r, region_ratings.get(r.lower())) for r in form.regions.data or []]
     return render_template(
         "graph/scenario.html",
         form=form,
         result=result,
         asked=asked,
         node_url=_node_url(_key_to_id()),
+        place_ratings=place_ratings,
+        high_risk_places=[
+            r for r in (*country_ratings.values(), *region_ratings.values()) if r.high_risk
+        ],
     )
 
 
@@ -690,22 +744,367 @@ def export_graph():
 def graph_tasks(session, user) -> list[Task]:
     if user.role not in (Role.ADMIN, Role.VENDOR_MANAGER):
         return []
-    needing = services.services_needing_attention(session)
+    # The counts only, not the whole SPOF document (hundreds of MB on a large map).
+    needing = summaries.attention(session)
     session.commit()
-    if not needing:
+    if not needing["count"]:
         return []
-    down = [s for s in needing if s["down"]]
     tasks = [
         Task(
             "Remove single points of failure",
             "Business services that one company, region or component can take down, or whose "
             "requirements are not met at all: "
-            + ", ".join(s["name"] for s in needing[:4])
-            + (" …" if len(needing) > 4 else "")
+            + ", ".join(needing["names"][:4])
+            + (" …" if needing["count"] > 4 else "")
             + ".",
             url_for("graph.business_services", sort="name"),
-            len(needing),
-            "danger" if down else "warning",
+            needing["count"],
+            "danger" if needing["down"] else "warning",
         )
     ]
     return tasks
+
+
+# --- the fallback-provider register -------------------------------------------------------------
+
+nav_item("Fallback providers", "graph.fallbacks", "graph.read", order=31)
+nav_item("Region risk", "graph.region_risk", "graph.read", order=32)
+
+REGISTER_FILTERS = ("q", "flag", "status", "role", "flagged", "critical")
+
+
+def _register_rows(entries: list[Any], edge_ids: dict[tuple[str, str], int]) -> list[FallbackRow]:
+    rows = []
+    for entry in entries:
+        for provider in entry.providers:
+            rows.append(FallbackRow(entry, provider, edge_ids.get((entry.id, provider.id))))
+        if entry.spare < 1:
+            rows.append(FallbackRow(entry))  # the missing fallback, with the capability's flags
+    return rows
+
+
+def _register_filters() -> dict[str, Any]:
+    args = request.args
+    return {
+        "q": args.get("q", "").strip(),
+        "flag": args.get("flag", "") if args.get("flag") in {c.value for c in FlagCode} else "",
+        "status": args.get("status", ""),
+        "role": args.get("role", "") if args.get("role") in ("primary", "fallback") else "",
+        "flagged": args.get("flagged") == "1",
+        "critical": args.get("critical") == "1",
+    }
+
+
+def _keep(row: FallbackRow, filters: dict[str, Any]) -> bool:
+    q = filters["q"].lower()
+    if (
+        q
+        and q not in row.entry.name.lower()
+        and not (row.provider and q in row.provider.name.lower())
+    ):
+        return False
+    if filters["flag"] and filters["flag"] not in {f.code.value for f in row.shown_flags}:
+        return False
+    if filters["status"] and row.status != filters["status"]:
+        return False
+    if filters["role"] and row.role != filters["role"]:
+        return False
+    if filters["flagged"] and not row.shown_flags:
+        return False
+    return not (filters["critical"] and not row.entry.critical)
+
+
+@bp.get("/fallbacks")
+@permission_required("graph.read")
+def fallbacks():
+    result = fallback_services.register(db.session)
+    edge_ids = fallback_services.edge_ids(db.session)
+    db.session.commit()
+    filters = _register_filters()
+    rows = [r for r in _register_rows(result.entries, edge_ids) if _keep(r, filters)]
+    try:
+        rows = sort_items(rows, request.args.get("sort"), FALLBACK_SORTS, "capability")
+        export = request.args.get("export")
+        if export:
+            return export_response(FALLBACK_TABLE, rows, export)
+        page, per_page = _page_args()
+    except BadTableRequest as exc:
+        flash(str(exc), "warning")
+        return redirect(url_for("graph.fallbacks"))
+    summary = fallback_domain.counts(result.entries)
+    key_ids = _key_to_id()
+    return render_template(
+        "graph/fallbacks.html",
+        page=page_of(rows, page, per_page),
+        filters=filters,
+        summary=summary,
+        flag_codes=list(FlagCode),
+        statuses=[*(s.value for s in FallbackStatus), "missing", "not recorded"],
+        sort=request.args.get("sort") or "capability",
+        version=result.graph_version,
+        as_of=result.as_of,
+        node_url=_node_url(key_ids),
+        node_id=key_ids.get,
+        has_capabilities=bool(result.entries),
+        can_write=_can_write(),
+    )
+
+
+def _fallback_form(edge: GraphEdge | None = None) -> FallbackForm:
+    form = FallbackForm(
+        capabilities=fallback_services.capability_choices(db.session),
+        providers=fallback_services.provider_choices(db.session),
+    )
+    if edge is not None:
+        # The capability and provider of an existing mapping do not change: remove and add.
+        del form.capability
+        del form.provider
+    return form
+
+
+@bp.route("/fallbacks/new", methods=["GET", "POST"])
+@permission_required("graph.write")
+def create_fallback():
+    services.ensure_current(db.session)
+    form = _fallback_form()
+    if request.method == "GET" and request.args.get("capability", "").isdigit():
+        form.capability.data = request.args["capability"]
+    if form.validate_on_submit():
+        capability = db.session.get(GraphNode, int(form.capability.data))
+        provider = db.session.get(GraphNode, int(form.provider.data))
+        if capability is None or provider is None:
+            abort(404)
+        try:
+            fallback_services.add_mapping(db.session, capability, provider, form.terms())
+        except services.GraphChangeError as exc:
+            db.session.rollback()
+            field = exc.field if exc.field in form else "provider"
+            form[field].errors = [*form[field].errors, str(exc)]
+        else:
+            db.session.commit()
+            flash(f"{provider.name} now provides {capability.name}.", "success")
+            return redirect(url_for("graph.fallbacks", q=capability.name))
+    db.session.commit()
+    status = 422 if form.errors else 200
+    return render_template("graph/fallback_form.html", form=form, edge=None), status
+
+
+def _mapping_or_404(edge_id: int) -> GraphEdge:
+    edge = fallback_services.mapping_edge(db.session, edge_id)
+    if edge is None:
+        abort(404)
+    return edge
+
+
+@bp.route("/fallbacks/<int:edge_id>/edit", methods=["GET", "POST"])
+@permission_required("graph.write")
+def edit_fallback(edge_id: int):
+    edge = _mapping_or_404(edge_id)
+    form = _fallback_form(edge)
+    if request.method == "GET":
+        terms = fallback_domain.read_terms(edge.attributes or {})
+        form.switchover_hours.data = edge.switchover_hours
+        form.status.data = terms.status.value if terms.status else ""
+        form.last_tested.data = terms.last_tested
+        form.capacity_pct.data = terms.capacity_pct
+        form.notes.data = terms.notes or None
+    if form.validate_on_submit():
+        try:
+            fallback_services.update_mapping(db.session, edge, form.terms())
+        except services.GraphChangeError as exc:
+            db.session.rollback()
+            field = exc.field if exc.field in form else "status"
+            form[field].errors = [*form[field].errors, str(exc)]
+        else:
+            db.session.commit()
+            flash(f"{edge.target.name} for {edge.source.name} saved.", "success")
+            return redirect(url_for("graph.fallbacks", q=edge.source.name))
+    status = 422 if form.errors else 200
+    return render_template("graph/fallback_form.html", form=form, edge=edge), status
+
+
+@bp.post("/fallbacks/<int:edge_id>/delete")
+@permission_required("graph.write")
+def delete_fallback(edge_id: int):
+    edge = _mapping_or_404(edge_id)
+    capability, provider = edge.source.name, edge.target.name
+    if ConfirmForm().validate_on_submit():
+        try:
+            fallback_services.remove_mapping(db.session, edge)
+        except services.GraphChangeError as exc:
+            db.session.rollback()
+            flash(str(exc), "warning")
+            return redirect(url_for("graph.edit_fallback", edge_id=edge_id))
+        db.session.commit()
+        flash(f"{provider} no longer provides {capability}.", "success")
+    return redirect(url_for("graph.fallbacks", q=capability))
+
+
+# --- region risk --------------------------------------------------------------------------------
+
+
+def _region_filters() -> dict[str, Any]:
+    args = request.args
+    return {
+        "search": args.get("q", "").strip() or None,
+        "kinds": [k for k in args.getlist("kind") if k in RATING_KINDS] or None,
+        "levels": [v for v in args.getlist("level") if v in {x.value for x in Level}] or None,
+        "sources": [s for s in args.getlist("source") if s in region_services.SOURCE_LABELS]
+        or None,
+    }
+
+
+def _render_region_risk(
+    import_form: RegionImportForm | None = None, problems: list[str] | None = None
+):
+    filters = _region_filters()
+    try:
+        stmt = REGION_TABLE.sorted(
+            region_services.region_query(**filters), request.args.get("sort"), RegionRisk.id
+        )
+        export = request.args.get("export")
+        if export and problems is None:
+            return export_response(REGION_TABLE, db.session.scalars(stmt), export)
+        page, per_page = _page_args()
+    except BadTableRequest as exc:
+        flash(str(exc), "warning")
+        return redirect(url_for("graph.region_risk"))
+    folder = region_services.risk_dir(current_app)
+    counts = dict(
+        db.session.execute(
+            select(RegionRisk.overall, func.count(RegionRisk.id)).group_by(RegionRisk.overall)
+        ).all()
+    )
+    return render_template(
+        "graph/regions.html",
+        page=paginate(db.session, stmt, page, per_page),
+        filters=filters,
+        sort=request.args.get("sort") or REGION_TABLE.default_sort,
+        levels=list(Level),
+        sources=region_services.SOURCE_LABELS,
+        counts=counts,
+        import_form=import_form or RegionImportForm(),
+        problems=problems or [],
+        indices_available=folder.is_dir(),
+        can_write=_can_write(),
+        can_load=has_permission(current_user, "policies.manage"),
+        load_form=ConfirmForm(),
+    ), (422 if problems else 200)
+
+
+@bp.get("/regions")
+@permission_required("graph.read")
+def region_risk():
+    return _render_region_risk()
+
+
+@bp.post("/regions/import")
+@permission_required("graph.write")
+def import_region_risk():
+    form = RegionImportForm()
+    if not form.validate_on_submit():
+        return _render_region_risk(form, [])
+    upload = form.file.data
+    name = upload.filename or "ratings.csv"
+    try:
+        result = region_services.import_csv(db.session, upload.read(), name)
+    except InvalidRatings as exc:
+        db.session.rollback()
+        return _render_region_risk(form, [str(p) for p in exc.problems[:50]])
+    db.session.commit()
+    flash(
+        f"Imported {result.created + result.updated} ratings from {name}: {result.created} new, "
+        f"{result.updated} updated. Imported ratings take precedence over the public indices.",
+        "success",
+    )
+    return redirect(url_for("graph.region_risk", source="import"))
+
+
+@bp.post("/regions/load-indices")
+@permission_required("policies.manage")
+def load_region_indices():
+    if not ConfirmForm().validate_on_submit():
+        abort(400)
+    folder = region_services.risk_dir(current_app)
+    replace = request.form.get("replace_imported") == "1"
+    try:
+        result = region_services.load_indices(db.session, folder, replace_imported=replace)
+    except IndexFileError as exc:
+        db.session.rollback()
+        flash(f"The indices were not loaded: {exc}", "danger")
+        return redirect(url_for("graph.region_risk"))
+    db.session.commit()
+    kept = f"; {result.kept} imported ratings kept" if result.kept else ""
+    flash(
+        f"Loaded the public indices: {result.created} countries new, {result.updated} updated"
+        f"{kept}. Not rated (no ISO country code): {', '.join(result.unmapped) or 'none'}.",
+        "success",
+    )
+    return redirect(url_for("graph.region_risk"))
+
+
+@bp.get("/regions/ratings.csv")
+@permission_required("graph.read")
+def region_risk_csv():
+    """Every rating in the import format (edit and import it back)."""
+    stmt = region_services.region_query(**_region_filters()).order_by(
+        RegionRisk.kind, RegionRisk.code
+    )
+    text = regions_domain.to_csv(region_services.to_rating(r) for r in db.session.scalars(stmt))
+    return Response(
+        text,
+        mimetype="text/csv; charset=utf-8",
+        headers={"Content-Disposition": f'attachment; filename="region-risk-{date.today()}.csv"'},
+    )
+
+
+@bp.post("/regions/<int:rating_id>/delete")
+@permission_required("graph.write")
+def delete_region_risk(rating_id: int):
+    row = db.get_or_404(RegionRisk, rating_id)
+    if ConfirmForm().validate_on_submit():
+        name = row.name
+        region_services.delete_rating(db.session, row)
+        db.session.commit()
+        flash(f"The rating of {name} was removed.", "success")
+    return redirect(url_for("graph.region_risk"))
+
+
+def _merge_details(*parts: dict[str, str]) -> dict[str, str]:
+    out: dict[str, str] = {}
+    for part in parts:
+        for key, text in part.items():
+            out[key] = f"{out[key]} · {text}" if key in out else text
+    return out
+
+
+def _rating_details(graph: Any, book: Any) -> dict[str, str]:
+    """Hover text: the risk ratings of where each node is."""
+    out = {}
+    for node in graph.nodes:
+        found = book.for_node(node)
+        if found:
+            out[node.id] = "Risk: " + "; ".join(r.summary() for r in found)
+    return out
+
+
+@task_provider
+def fallback_tasks(session, user) -> list[Task]:
+    if user.role not in (Role.ADMIN, Role.VENDOR_MANAGER):
+        return []
+    summary = fallback_services.flagged_summary(session)
+    session.commit()
+    flagged = summary["flagged"]
+    if not flagged:
+        return []
+    names = ", ".join(e.name for e in flagged[:4]) + (" …" if len(flagged) > 4 else "")
+    return [
+        Task(
+            "Fix flagged fallbacks",
+            "Capabilities with no fallback, a fallback sharing a common cause with the primary, "
+            f"too slow, untested or in a high-risk region: {names}.",
+            url_for("graph.fallbacks", flagged="1", sort="-flags"),
+            len(flagged),
+            "danger" if summary["danger"] else "warning",
+        )
+    ]

@@ -2,10 +2,13 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
+from datetime import date
 from typing import Any
 
+from sqlalchemy import case
+
 from vendor_portal.graph.domain.model import KIND_LABELS, NodeKind
-from vendor_portal.graph.models import BusinessService, GraphNode
+from vendor_portal.graph.models import BusinessService, GraphNode, RegionRisk
 from vendor_portal.tables import BadTableRequest, Column, Page, Table
 
 
@@ -153,3 +156,167 @@ def page_of(items: Sequence[Any], page: int, per_page: int) -> Page:
     return Page(
         items=list(items[start : start + per_page]), page=page, per_page=per_page, total=len(items)
     )
+
+
+# --- the fallback-provider register ------------------------------------------------------------
+
+
+@dataclass
+class FallbackRow:
+    """One line of the register: a provider of a capability, or the capability's missing
+    fallback (provider None)."""
+
+    entry: Any  # domain.fallbacks.Entry
+    provider: Any = None  # domain.fallbacks.Provider
+    edge_id: int | None = None
+
+    @property
+    def flags(self) -> list[Any]:
+        if self.provider is None:
+            return list(self.entry.flags)
+        own = list(self.provider.flags)
+        # The capability's own flags (no fallback) show on its first line.
+        if self.entry.providers and self.provider is self.entry.providers[0]:
+            own = list(self.entry.flags) + own
+        return own
+
+    @property
+    def shown_flags(self) -> list[Any]:
+        return [f for f in self.flags if f.level != "info"]
+
+    @property
+    def role(self) -> str:
+        return self.provider.role if self.provider else "fallback"
+
+    @property
+    def status(self) -> str:
+        if self.provider is None:
+            return "missing"
+        return self.provider.status or "not recorded"
+
+    @property
+    def needed_by(self) -> str:
+        return "; ".join(
+            f"{n.name} ({n.criticality or '—'}, RTO "
+            f"{'—' if n.rto_hours is None else f'{n.rto_hours:g} h'})"
+            for n in self.entry.needs
+        )
+
+
+def _terms(row: FallbackRow, name: str) -> Any:
+    if row.provider is None:
+        return None
+    return getattr(row.provider.terms, name)
+
+
+FALLBACK_TABLE = Table(
+    columns=[
+        Column("capability", "Capability", lambda r: r.entry.name),
+        Column("needed_by", "Needed by", lambda r: r.needed_by),
+        Column("provider", "Provider", lambda r: r.provider.name if r.provider else "(none)"),
+        Column(
+            "kind",
+            "Provider kind",
+            lambda r: KIND_LABELS.get(r.provider.kind, r.provider.kind) if r.provider else "",
+        ),
+        Column("role", "Role", lambda r: r.role),
+        Column(
+            "switchover_hours",
+            "Switchover (h)",
+            lambda r: r.provider.switchover_hours if r.provider else "",
+        ),
+        Column("status", "Status", lambda r: r.status.replace("_", " ")),
+        Column("last_tested", "Last tested", lambda r: _terms(r, "last_tested") or ""),
+        Column(
+            "capacity_pct",
+            "Capacity (%)",
+            lambda r: "" if _terms(r, "capacity_pct") is None else _terms(r, "capacity_pct"),
+        ),
+        Column("flags", "Flags", lambda r: "; ".join(f.label for f in r.shown_flags)),
+        Column("reasons", "Reasons", lambda r: " | ".join(f.message for f in r.shown_flags)),
+        Column("capability_id", "Capability id", lambda r: r.entry.id),
+        Column("provider_id", "Provider id", lambda r: r.provider.id if r.provider else ""),
+    ],
+    default_sort="capability",
+    export_name="fallback-register",
+)
+_ROLE_ORDER = {"primary": 0, "fallback": 1}
+FALLBACK_SORTS: dict[str, Callable[[FallbackRow], Any]] = {
+    "capability": lambda r: (
+        r.entry.name.lower(),
+        _ROLE_ORDER[r.role],
+        r.provider.switchover_hours if r.provider else float("inf"),
+    ),
+    "provider": lambda r: (r.provider.name.lower() if r.provider else "~", r.entry.name.lower()),
+    "role": lambda r: (_ROLE_ORDER[r.role], r.entry.name.lower()),
+    "switchover_hours": lambda r: (
+        r.provider.switchover_hours if r.provider else float("inf"),
+        r.entry.name.lower(),
+    ),
+    "status": lambda r: (r.status, r.entry.name.lower()),
+    "last_tested": lambda r: (
+        (_terms(r, "last_tested") or date.min).isoformat(),
+        r.entry.name.lower(),
+    ),
+    "capacity_pct": lambda r: (
+        -1 if _terms(r, "capacity_pct") is None else _terms(r, "capacity_pct"),
+        r.entry.name.lower(),
+    ),
+    "flags": lambda r: (
+        sum(2 if f.level == "danger" else 1 for f in r.shown_flags),
+        r.entry.name.lower(),
+    ),
+}
+
+
+# --- region risk --------------------------------------------------------------------------------
+
+_LEVEL_RANK = {"low": 0, "medium": 1, "high": 2, "very_high": 3}
+
+
+def _rank(column: Any) -> Any:
+    """Sort levels by severity (low .. very high), unrated last when ascending."""
+    return case(_LEVEL_RANK, value=column, else_=-1)
+
+
+def _level(value: str | None) -> str:
+    return value.replace("_", " ") if value else ""
+
+
+REGION_TABLE = Table(
+    columns=[
+        Column("name", "Name", lambda r: r.name, RegionRisk.name),
+        Column("kind", "Kind", lambda r: r.kind, RegionRisk.kind),
+        Column("code", "Code", lambda r: r.code, RegionRisk.code),
+        Column(
+            "natural_hazard",
+            "Natural hazards",
+            lambda r: _level(r.natural_hazard),
+            _rank(RegionRisk.natural_hazard),
+        ),
+        Column(
+            "natural_hazard_score",
+            "Natural hazard score",
+            lambda r: "" if r.natural_hazard_score is None else r.natural_hazard_score,
+        ),
+        Column(
+            "political_instability",
+            "Political instability",
+            lambda r: _level(r.political_instability),
+            _rank(RegionRisk.political_instability),
+        ),
+        Column(
+            "political_instability_score",
+            "Political instability score",
+            lambda r: (
+                "" if r.political_instability_score is None else r.political_instability_score
+            ),
+        ),
+        Column("overall", "Overall", lambda r: _level(r.overall), _rank(RegionRisk.overall)),
+        Column("source", "Source", lambda r: r.source, RegionRisk.source),
+        Column("source_detail", "Based on", lambda r: r.source_detail or ""),
+        Column("updated_at", "Updated", lambda r: r.updated_at, RegionRisk.updated_at),
+    ],
+    default_sort="name",
+    export_name="region-risk",
+)

@@ -22,6 +22,10 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+# The maths counts nanoseconds in 64 bits (years 1677 to 2262): dates asked for outside these
+# bounds are refused, not overflowed.
+EARLIEST_DATE, LATEST_DATE = date(1900, 1, 1), date(2199, 12, 31)
+
 NAT = np.iinfo(np.int64).min
 NS_PER_SECOND = 1_000_000_000
 NS_PER_HOUR = 3600 * NS_PER_SECOND
@@ -678,6 +682,161 @@ def attainment_by_month(
     return summary[["group", "month", "attainment_pct", "evaluated", "missed"]]
 
 
+# --- what the portfolio may reuse ------------------------------------------------------------
+
+FOREVER_NS = np.iinfo(np.int64).max
+
+
+def _dates_ns(values: Iterable[date]) -> np.ndarray:
+    """Dates as int64 ns of their UTC midnight."""
+    days = np.array(list(values), dtype="datetime64[D]")
+    return days.astype("datetime64[ns]").view(np.int64)
+
+
+def _month_numbers(values: Iterable[date]) -> np.ndarray:
+    months = np.array(list(values), dtype="datetime64[D]").astype("datetime64[M]")
+    return months.astype(np.int64) + 1970 * 12
+
+
+def now_dependent(
+    specs: Sequence[KpiSpec], incidents: pd.DataFrame, evaluations: pd.DataFrame, now: datetime
+) -> np.ndarray:
+    """Which evaluation rows (of `evaluate`) could change verdict while time passes and no
+    data change.
+
+    Only two inputs move with the clock: an availability period in progress with an incident
+    that is still open, or ends or starts later than now (its downtime grows up to now), and a
+    delay whose end (acknowledged, notified, ended) is still missing (it is counted up to now).
+    Both only get worse as time passes, so a period that already misses a target that asks
+    for more availability or shorter delays keeps missing it; every other period with such an
+    input may still change. The check is per service and period, over the incidents the KPI
+    counts.
+    """
+    flagged = np.zeros(len(evaluations), dtype=bool)
+    if evaluations.empty or incidents.empty:
+        return flagged
+    now_ns = to_ns(now)
+    spec_of = {s.kpi_id: s for s in specs}
+    rows = pd.DataFrame(
+        {
+            "row": np.arange(len(evaluations)),
+            "kpi_id": evaluations["kpi_id"].to_numpy(),
+            "service_id": evaluations["service_id"].to_numpy(dtype=np.int64),
+            "start_ns": _dates_ns(evaluations["period_start"]),
+            "end_ns": _dates_ns(evaluations["period_end"]),
+        }
+    )
+    started = _utc_ns(incidents["started_at"])
+    service = incidents["service_id"].to_numpy(dtype=np.int64)
+    severity = incidents["severity"].to_numpy()
+    groups: dict[tuple[str, frozenset[str]], list[int]] = {}
+    for kpi_id in rows["kpi_id"].unique():
+        spec = spec_of[int(kpi_id)]
+        metric = Metric(spec.metric)
+        if metric is Metric.AVAILABILITY or metric in DELAY_METRICS:
+            groups.setdefault((spec.metric, frozenset(spec.severities)), []).append(int(kpi_id))
+    for (metric, severities), kpi_ids in groups.items():
+        counted = np.isin(severity, list(severities))
+        if Metric(metric) is Metric.AVAILABILITY:
+            ended = _utc_ns(incidents["ended_at"])
+            moving = counted & ((ended == NAT) | (ended > now_ns))
+        else:
+            moving = counted & (_utc_ns(incidents[DELAY_END[Metric(metric)]]) == NAT)
+        if not moving.any():
+            continue
+        mine = rows[rows["kpi_id"].isin(kpi_ids)]
+        pairs = mine.merge(
+            pd.DataFrame({"service_id": service[moving], "started_ns": started[moving]}),
+            on="service_id",
+        )
+        if Metric(metric) is Metric.AVAILABILITY:
+            # The period is in progress and the incident began before it ends.
+            hit = (pairs["end_ns"] > now_ns) & (pairs["started_ns"] < pairs["end_ns"])
+        else:
+            # A pending delay counts in the period in which its incident started.
+            hit = (pairs["started_ns"] >= pairs["start_ns"]) & (
+                pairs["started_ns"] < pairs["end_ns"]
+            )
+        flagged[pairs.loc[hit, "row"].to_numpy()] = True
+    # Availability only falls and delays only grow: is missing then final for this target?
+    stays_missed = (
+        evaluations["kpi_id"]
+        .map(
+            {
+                k: Comparator(s.comparator).higher_is_better
+                == (Metric(s.metric) is Metric.AVAILABILITY)
+                for k, s in spec_of.items()
+            }
+        )
+        .to_numpy(dtype=bool)
+    )
+    missed = evaluations["met"].eq(False).fillna(False).to_numpy(dtype=bool)
+    return flagged & ~(missed & stays_missed)
+
+
+TALLY_COLUMNS = ("service_id", "month", "evaluated", "missed", "valid_until")
+
+
+def monthly_tally(evaluations: pd.DataFrame, moving: np.ndarray, now: datetime) -> pd.DataFrame:
+    """Per service and calendar month: KPI periods with a verdict, how many missed, and until
+    when that holds if no data change (int64 ns; FOREVER_NS for good).
+
+    A quarterly KPI counts in each month of its quarter, as in attainment_by_month, whose
+    figures per vendor are sums of these. A row whose verdict moves with the clock
+    (now_dependent) holds only now; any other holds until the data change, also once its
+    period is over (a verdict depends on the value only, and the value of a period in
+    progress is already taken over the whole period); a month that has not begun holds until
+    it begins (its monthly KPIs start counting). `month` is a month number
+    (year * 12 + month - 1).
+    """
+    if evaluations.empty:
+        return pd.DataFrame({c: pd.Series(dtype=np.int64) for c in TALLY_COLUMNS})
+    now_ns = to_ns(now)
+    first = _month_numbers(evaluations["period_start"])
+    spans = _month_numbers(evaluations["period_end"]) - first
+    piece = np.repeat(np.arange(len(evaluations)), spans)
+    month = first[piece] + (np.arange(len(piece)) - np.repeat(np.cumsum(spans) - spans, spans))
+    met = evaluations["met"]
+    valid = np.where(moving, now_ns, FOREVER_NS)
+    frame = pd.DataFrame(
+        {
+            "service_id": evaluations["service_id"].to_numpy(dtype=np.int64)[piece],
+            "month": month,
+            "evaluated": met.notna().to_numpy(dtype=np.int64)[piece],
+            "missed": met.eq(False).fillna(False).to_numpy(dtype=np.int64)[piece],
+            "valid_until": valid[piece],
+        }
+    )
+    tally = (
+        frame.groupby(["service_id", "month"])
+        .agg(
+            evaluated=("evaluated", "sum"),
+            missed=("missed", "sum"),
+            valid_until=("valid_until", "min"),
+        )
+        .reset_index()
+    )
+    begins = month_start_ns(tally["month"].to_numpy())
+    tally["valid_until"] = np.where(
+        begins > now_ns, np.minimum(tally["valid_until"], begins), tally["valid_until"]
+    )
+    return tally[list(TALLY_COLUMNS)]
+
+
+def month_number(day: date) -> int:
+    return _month_number(day)
+
+
+def month_start(number: int) -> date:
+    return _month_start(number)
+
+
+def month_start_ns(numbers: np.ndarray) -> np.ndarray:
+    """Midnight UTC of the first day of each month number, as int64 ns."""
+    months = (np.asarray(numbers, dtype=np.int64) - 1970 * 12).astype("datetime64[M]")
+    return months.astype("datetime64[ns]").view(np.int64)
+
+
 # --- breaches ---------------------------------------------------------------------------------
 
 TIER_SEVERITY = {"critical": "high", "high": "medium", "medium": "low", "low": "low"}
@@ -737,6 +896,13 @@ _HAS_OFFSET = re.compile(
 )
 
 
+def _as_ns(instants: pd.Series) -> pd.Series:
+    """In nanoseconds; an instant outside that range (before 1677 or after 2262) becomes NaT,
+    so it is reported as a bad value instead of overflowing."""
+    low, high = pd.Timestamp.min.tz_localize(UTC), pd.Timestamp.max.tz_localize(UTC)
+    return instants.where((instants >= low) & (instants <= high)).dt.as_unit("ns")
+
+
 def parse_instants(values: pd.Series, naive_timezone: str | None) -> tuple[pd.Series, pd.Series]:
     """Instants in UTC from text (ISO 8601, any offset) or spreadsheet datetimes.
 
@@ -750,29 +916,47 @@ def parse_instants(values: pd.Series, naive_timezone: str | None) -> tuple[pd.Se
     present = values[~blank]
     if present.empty:
         return result, bad
-    is_datetime = present.map(lambda v: isinstance(v, datetime | pd.Timestamp))
+    if pd.api.types.infer_dtype(present, skipna=False) == "string":  # text cells: no datetimes
+        is_datetime = pd.Series(False, index=present.index)
+    else:
+        is_datetime = present.map(lambda v: isinstance(v, datetime | pd.Timestamp))
     text = present.astype(str).str.strip()
     aware = pd.Series(False, index=present.index)
     aware[~is_datetime] = text[~is_datetime].str.contains(_HAS_OFFSET)
     aware[is_datetime] = present[is_datetime].map(lambda v: v.tzinfo is not None)
     if aware.any():
         parsed = pd.to_datetime(text[aware], format="ISO8601", utc=True, errors="coerce")
-        result[aware[aware].index] = parsed.dt.as_unit("ns")
+        result[aware[aware].index] = _as_ns(parsed)
     naive = ~aware
     if naive.any():
         if naive_timezone is None:
             bad[naive[naive].index] = True
         else:
-            local = pd.to_datetime(text[naive], format="ISO8601", errors="coerce")
-            local = local.dt.tz_localize(naive_timezone, ambiguous="NaT", nonexistent="NaT")
-            result[naive[naive].index] = local.dt.tz_convert(UTC).dt.as_unit("ns")
+            result[naive[naive].index] = _localize(text[naive], naive_timezone)
     bad = bad | (~blank & result.isna())
     return result, bad
 
 
+def _localize(text: pd.Series, timezone: str) -> pd.Series:
+    """Local times read in `timezone`, in UTC nanoseconds. A value that pandas reads with an
+    offset _HAS_OFFSET does not know ("…T10Z") becomes NaT: it is reported, not guessed at."""
+    try:
+        local = pd.to_datetime(text, format="ISO8601", errors="coerce")
+        if local.dt.tz is None:
+            local = local.dt.tz_localize(timezone, ambiguous="NaT", nonexistent="NaT")
+            return _as_ns(local.dt.tz_convert(UTC))
+    except ValueError:  # local times mixed with such offsets: read them one by one
+        pass
+    if len(text) == 1:
+        return pd.Series(pd.NaT, index=text.index, dtype="datetime64[ns, UTC]")
+    return pd.concat([_localize(text.iloc[[i]], timezone) for i in range(len(text))])
+
+
 def _text(values: pd.Series) -> pd.Series:
     out = values.astype(object).where(values.notna(), "")
-    return out.map(lambda v: v if isinstance(v, str) else str(v)).str.strip()
+    if pd.api.types.infer_dtype(out, skipna=False) != "string":  # CSV cells are text already
+        out = out.map(lambda v: v if isinstance(v, str) else str(v))
+    return out.str.strip()
 
 
 def _number_text(values: pd.Series) -> pd.Series:
@@ -852,11 +1036,15 @@ def _resolve_services(
     frame: pd.DataFrame, lookup: ServiceLookup, errors: list[CellError]
 ) -> pd.Series:
     keys = _number_text(frame["vendor_service"])
-    resolved = keys.map(lambda k: lookup.resolve(k) if k else (None, None))
-    ids = resolved.map(lambda pair: pair[0])
-    for index, (key, (found, problem)) in enumerate(zip(keys, resolved, strict=True)):
-        if key and found is None:
-            errors.append(CellError(index, "vendor_service", problem or "Unknown vendor service."))
+    # A file names a few thousand services at most, over up to 100,000 rows: resolve each once.
+    answers = {k: lookup.resolve(k) if k else (None, None) for k in keys.unique()}
+    ids = keys.map({k: found for k, (found, _) in answers.items()})
+    unresolved = {k: problem for k, (found, problem) in answers.items() if k and found is None}
+    if unresolved:
+        for index, key in enumerate(keys):
+            if key in unresolved:
+                message = unresolved[key] or "Unknown vendor service."
+                errors.append(CellError(index, "vendor_service", message))
     return ids
 
 
@@ -1165,6 +1353,34 @@ def feed_problem(data: Any) -> str | None:
                 f"Item {position} of the feed is not a status-page incident "
                 "(it needs at least 'id' and 'begin')."
             )
+        problem = _feed_item_problem(item)
+        if problem:
+            return f"Item {position} of the feed: {problem}"
+    return None
+
+
+_FEED_LISTS = ("affected_products", "previously_affected_locations", "currently_affected_locations")
+_FEED_VALUES = ("id", "number", "begin", "created", "end", "severity", "service_name")
+
+
+def _feed_item_problem(item: Mapping[str, Any]) -> str | None:
+    """The shape status_feed_frame relies on: lists of objects, an update object, text values."""
+    for key in _FEED_LISTS:
+        value = item.get(key)
+        if value is not None and not (
+            isinstance(value, list) and all(isinstance(v, dict) for v in value)
+        ):
+            return f"'{key}' must be a list of objects."
+    if any(not isinstance(p.get("title", ""), str) for p in item.get("affected_products") or []):
+        return "each affected product's 'title' must be text."
+    update = item.get("most_recent_update")
+    if update is not None and not (
+        isinstance(update, dict) and isinstance(update.get("text") or "", str)
+    ):
+        return "'most_recent_update' must be an object whose 'text' is text."
+    for key in (*_FEED_VALUES, "external_desc"):
+        if isinstance(item.get(key), dict | list):
+            return f"'{key}' must be a single value, not {type(item[key]).__name__}."
     return None
 
 

@@ -57,13 +57,15 @@ def _read_csv(content: bytes) -> pd.DataFrame:
             continue
     else:  # pragma: no cover - cp1252 decodes nearly anything
         raise FileProblem("The file is not text in UTF-8 or Windows-1252.")
+    if "\x00" in text:
+        raise FileProblem("The file contains NUL characters: it is not a CSV text file.")
     try:
         dialect = csv.Sniffer().sniff(text[:4096], delimiters=",;\t")
         delimiter = dialect.delimiter
     except csv.Error:
         delimiter = ","
     try:
-        return pd.read_csv(
+        table = pd.read_csv(
             io.StringIO(text),
             sep=delimiter,
             dtype=str,
@@ -72,6 +74,10 @@ def _read_csv(content: bytes) -> pd.DataFrame:
         )
     except (pd.errors.ParserError, pd.errors.EmptyDataError) as exc:
         raise FileProblem(f"This CSV cannot be read: {exc}".strip()) from exc
+    if not isinstance(table.index, pd.RangeIndex):
+        # pandas turns the first column(s) into an index when the rows are wider than the header
+        raise FileProblem("The rows have more cells than the first row names columns.")
+    return table
 
 
 def read_feed(content: bytes) -> list[dict[str, Any]]:
@@ -79,8 +85,11 @@ def read_feed(content: bytes) -> list[dict[str, Any]]:
 
     try:
         data = json.loads(content.decode("utf-8-sig"))
-    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+    # ValueError: also a number of more than 4300 digits; RecursionError: nesting too deep.
+    except (ValueError, RecursionError) as exc:
         raise FileProblem(f"This is not a JSON file: {exc}.") from exc
+    if "\x00" in json.dumps(data, ensure_ascii=False):  # a "\u0000" in a string: not storable
+        raise FileProblem("The feed contains NUL characters (U+0000), which are not text.")
     if isinstance(data, dict) and isinstance(data.get("incidents"), list):
         data = data["incidents"]  # some status pages wrap the list
     problem = feed_problem(data)

@@ -22,6 +22,8 @@ from vendor_portal.forms import DomainCheck, blank_to_none, choices, strip_filte
 from vendor_portal.kpis.domain import (
     COUNTABLE_SEVERITIES,
     DEFAULT_SEVERITIES,
+    EARLIEST_DATE,
+    LATEST_DATE,
     METRICS,
     Comparator,
     IncidentSeverity,
@@ -30,6 +32,12 @@ from vendor_portal.kpis.domain import (
     code_problem,
     statistic_problem,
 )
+
+
+def within_kpi_dates(form: Any, field: Any) -> None:
+    if field.data and not EARLIEST_DATE <= field.data <= LATEST_DATE:
+        raise ValidationError(f"Choose a date between {EARLIEST_DATE} and {LATEST_DATE}.")
+
 
 STATISTICS = [
     ("worst", "Worst value in the period"),
@@ -186,16 +194,34 @@ class KpiForm(FlaskForm):
         default=sorted(DEFAULT_SEVERITIES),
         description="Incident-based KPIs only. Planned maintenance never counts.",
     )
+    contract_id = SelectField(
+        "Contract",
+        validate_choice=False,  # checked in validate(): none (absent, or None from the KPI) is fine
+        description="The contract that sets this target, if it is recorded: one of the "
+        "service's vendor's contracts.",
+    )
     description = TextAreaField(
         "Contract reference or notes",
         validators=[Optional(), Length(max=5000)],
         filters=[blank_to_none],
     )
 
-    def __init__(self, *args: Any, services: list[Any], **kwargs: Any) -> None:
+    def __init__(
+        self, *args: Any, services: list[Any], contracts: list[Any] = (), **kwargs: Any
+    ) -> None:
         super().__init__(*args, **kwargs)
         self.vendor_service_id.choices = choices(
             [("", "Choose a service…")] + [(s.id, f"{s.vendor.name} — {s.name}") for s in services]
+        )
+        self.contract_id.choices = choices(
+            [("", "No recorded contract")]
+            + [
+                (
+                    c.id,
+                    f"{c.vendor.name} — {c.title}" + (f" ({c.reference})" if c.reference else ""),
+                )
+                for c in contracts
+            ]
         )
 
     def validate(self, extra_validators: Any = None) -> bool:
@@ -210,6 +236,10 @@ class KpiForm(FlaskForm):
             ok = False
         if info.from_incidents and not self.severities.data:
             self.severities.errors.append("Choose at least one severity.")
+            ok = False
+        offered = {str(choice.value) for choice in self.contract_id.choices if choice.value}
+        if self.contract_id.data and str(self.contract_id.data) not in offered:
+            self.contract_id.errors.append("Not a valid choice.")
             ok = False
         threshold = self.threshold.data
         if metric is Metric.AVAILABILITY and threshold is not None and not 0 <= threshold <= 100:
@@ -233,6 +263,7 @@ class KpiForm(FlaskForm):
             "statistic": "worst" if metric is Metric.AVAILABILITY else self.statistic.data,
             "severities": sorted(self.severities.data) if info.from_incidents else [],
             "description": self.description.data,
+            "contract_id": int(self.contract_id.data) if self.contract_id.data else None,
         }
 
 
@@ -316,7 +347,7 @@ class MeasurementForm(FlaskForm):
     kpi_id = SelectField("KPI", validators=[DataRequired()])
     period_start = DateField(
         "Period start",
-        validators=[DataRequired()],
+        validators=[DataRequired(), within_kpi_dates],
         description="The first day of the month or quarter measured.",
     )
     value = DecimalField(
@@ -351,8 +382,8 @@ class CloseBreachForm(FlaskForm):
 class PeriodForm(FlaskForm):
     """The range of months a recomputation covers."""
 
-    start = DateField("From", validators=[DataRequired()])
-    end = DateField("To", validators=[DataRequired()])
+    start = DateField("From", validators=[DataRequired(), within_kpi_dates])
+    end = DateField("To", validators=[DataRequired(), within_kpi_dates])
 
     def validate_end(self, field: Any) -> None:
         if self.start.data and field.data and field.data < self.start.data:
@@ -365,9 +396,10 @@ def month_input(value: str | None, fallback: date) -> date:
     """A YYYY-MM (or YYYY-MM-DD) query value as the first day of that month."""
     try:
         parts = (value or "").split("-")
-        return date(int(parts[0]), int(parts[1]), 1)
+        month = date(int(parts[0]), int(parts[1]), 1)
     except (ValueError, IndexError):
         return fallback
+    return month if EARLIEST_DATE <= month <= LATEST_DATE else fallback
 
 
 __all__ = [

@@ -7,6 +7,8 @@ the caller's transaction. Services flush; callers commit.
 
 from __future__ import annotations
 
+import hashlib
+import json
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -186,12 +188,14 @@ def store(session: Session, upload: KpiUpload, user: Any) -> ImportResult:
     source = {"incidents": "file", "status_feed": "status_feed", "measurements": "file"}[
         upload.kind
     ]
-    if upload.kind == "measurements":
-        result = services.upsert_measurements(
-            session, prepared.frame, source=source, user_id=user.id
-        )
-    else:
-        result = services.upsert_incidents(session, prepared.frame, source=source, user_id=user.id)
+    origin = {
+        "file": upload.filename,
+        "sha256": hashlib.sha256(upload.content).hexdigest(),
+        "bytes": len(upload.content),
+    }
+    upsert = services.upsert_measurements if upload.kind == "measurements" else None
+    upsert = upsert or services.upsert_incidents
+    result = upsert(session, prepared.frame, source=source, user_id=user.id, origin=origin)
     session.delete(upload)
     session.flush()
     return result
@@ -228,6 +232,12 @@ def _api_frame(items: Any, fields: Sequence[str]) -> tuple[pd.DataFrame, list[Im
     return frame, problems
 
 
+def _json_origin(items: Any) -> dict[str, Any]:
+    """What the audit event names an API import by: the SHA-256 of its canonical JSON."""
+    canonical = json.dumps(items, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+    return {"sha256": hashlib.sha256(canonical.encode()).hexdigest()}
+
+
 def api_fields(problems: Sequence[ImportProblem]) -> dict[str, str]:
     """Problems as the API's error.fields: "[3].started_at" -> message."""
     out: dict[str, str] = {}
@@ -249,7 +259,9 @@ def store_api_incidents(session: Session, items: Any, user: Any) -> ImportResult
     parsed = domain.parse_incidents(frame, ids_only, naive_timezone=None)
     if parsed.errors:
         raise ImportRefused(locate(parsed.errors, list(range(len(frame))), {}, label="item"))
-    return services.upsert_incidents(session, parsed.frame, source="api", user_id=user.id)
+    return services.upsert_incidents(
+        session, parsed.frame, source="api", user_id=user.id, origin=_json_origin(items)
+    )
 
 
 def store_api_measurements(session: Session, items: Any, user: Any) -> ImportResult:
@@ -261,4 +273,6 @@ def store_api_measurements(session: Session, items: Any, user: Any) -> ImportRes
     parsed = domain.parse_measurements(frame, ids_only, services.kpi_codes(session))
     if parsed.errors:
         raise ImportRefused(locate(parsed.errors, list(range(len(frame))), {}, label="item"))
-    return services.upsert_measurements(session, parsed.frame, source="api", user_id=user.id)
+    return services.upsert_measurements(
+        session, parsed.frame, source="api", user_id=user.id, origin=_json_origin(items)
+    )

@@ -1,7 +1,7 @@
 """KPIs of vendor services, the incidents and measurements they are computed from, breaches.
 
-A KPI attaches to a vendor service. Contracts do not exist in the schema yet; when they do, a
-nullable contract link belongs here.
+A KPI measures a vendor service; it may also name the contract whose target it is (optional:
+a target may be agreed outside any recorded contract).
 """
 
 from __future__ import annotations
@@ -9,8 +9,17 @@ from __future__ import annotations
 from datetime import date, datetime
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import JSON, ForeignKey, Index, LargeBinary, String, Text, UniqueConstraint
-from sqlalchemy.orm import Mapped, mapped_column, relationship
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    ForeignKey,
+    Index,
+    LargeBinary,
+    String,
+    Text,
+    UniqueConstraint,
+)
+from sqlalchemy.orm import Mapped, backref, mapped_column, relationship
 
 from vendor_portal.db import utcnow
 from vendor_portal.extensions import db
@@ -24,6 +33,7 @@ from vendor_portal.kpis.domain import (
 
 if TYPE_CHECKING:
     from vendor_portal.auth.models import User
+    from vendor_portal.contracts.models import Contract
     from vendor_portal.findings.models import Finding
     from vendor_portal.vendors.models import Vendor, VendorService
 
@@ -35,7 +45,12 @@ class Kpi(db.Model):
     __table_args__ = (UniqueConstraint("vendor_service_id", "code", "period", name="uq_kpi_code"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    vendor_service_id: Mapped[int] = mapped_column(ForeignKey("vendor_service.id"), index=True)
+    # active_history: the previous service is known when it changes, to mark both as changed.
+    vendor_service_id: Mapped[int] = mapped_column(
+        ForeignKey("vendor_service.id"), index=True, active_history=True
+    )
+    # The contract that sets this target, if recorded (a contract of the service's vendor).
+    contract_id: Mapped[int | None] = mapped_column(ForeignKey("contract.id"), index=True)
     metric: Mapped[str] = mapped_column(String(32))
     # The name measurements use; the metric itself for the built-in metrics.
     code: Mapped[str] = mapped_column(String(64))
@@ -53,6 +68,11 @@ class Kpi(db.Model):
     archived_at: Mapped[datetime | None]
 
     vendor_service: Mapped[VendorService] = relationship()
+    # Contract.kpis (the targets a contract sets) comes from this side: contracts stay
+    # unaware of KPIs.
+    contract: Mapped[Contract | None] = relationship(
+        backref=backref("kpis", order_by="Kpi.name", viewonly=True)
+    )
 
     @property
     def vendor_id(self) -> int:  # for get_scoped_or_404
@@ -94,7 +114,10 @@ class Incident(db.Model):
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    vendor_service_id: Mapped[int] = mapped_column(ForeignKey("vendor_service.id"))
+    # active_history: see Kpi.vendor_service_id.
+    vendor_service_id: Mapped[int] = mapped_column(
+        ForeignKey("vendor_service.id"), active_history=True
+    )
     external_id: Mapped[str | None] = mapped_column(String(200))
     title: Mapped[str] = mapped_column(String(300))
     description: Mapped[str | None] = mapped_column(Text)
@@ -138,7 +161,10 @@ class KpiMeasurement(db.Model):
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    vendor_service_id: Mapped[int] = mapped_column(ForeignKey("vendor_service.id"))
+    # active_history: see Kpi.vendor_service_id.
+    vendor_service_id: Mapped[int] = mapped_column(
+        ForeignKey("vendor_service.id"), active_history=True
+    )
     code: Mapped[str] = mapped_column(String(64))
     period_start: Mapped[date]
     value: Mapped[float]
@@ -198,7 +224,8 @@ class KpiUpload(db.Model):
     """A file waiting between upload, column mapping, preview and import; removed on import."""
 
     __tablename__ = "kpi_upload"
-    __audit_ignore__ = ("content",)  # the imported rows are audited one by one
+    # The import is audited as one event naming the file's SHA-256 (services.record_import).
+    __audit_ignore__ = ("content",)
 
     id: Mapped[int] = mapped_column(primary_key=True)
     token: Mapped[str] = mapped_column(String(64), unique=True)
@@ -209,3 +236,21 @@ class KpiUpload(db.Model):
     content: Mapped[bytes] = mapped_column(LargeBinary)
     options: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
     created_at: Mapped[datetime] = mapped_column(default=utcnow, index=True)
+
+
+class KpiDataVersion(db.Model):
+    """A stamp per vendor service that every write to its incidents, measurements or KPIs
+    replaces with a new random value (services.bump_data_versions).
+
+    Computed KPI results are reused only while the stamp they were computed at is unchanged
+    (services.AttainmentCache). Random rather than counted, so that a cache never mistakes a
+    restored or recreated database for the one it was filled from.
+    """
+
+    __tablename__ = "kpi_data_version"
+    __audit__ = False  # bookkeeping for a cache, written with Core statements
+
+    vendor_service_id: Mapped[int] = mapped_column(
+        ForeignKey("vendor_service.id"), primary_key=True, autoincrement=False
+    )
+    version: Mapped[int] = mapped_column(BigInteger)

@@ -129,7 +129,9 @@ def index():
     tiers = [t for t in request.args.getlist("tier") if t in {x.value for x in Tier}]
     types = [t for t in request.args.getlist("service_type") if t in {x.value for x in ServiceType}]
     now = utcnow()
-    result = services.portfolio(db.session, start, end, now, tiers or None, types or None)
+    result = services.portfolio(
+        db.session, start, end, now, tiers or None, types or None, cache=_attainment_cache()
+    )
     sort = request.args.get("sort") or PERFORMER_TABLE.default_sort
     key = PERFORMER_KEYS.get(sort.lstrip("-"))
     if key is None:
@@ -186,6 +188,11 @@ def index():
         can_write=has_permission(current_user, "kpis.write"),
         recompute_form=_recompute_form(start, end),
     )
+
+
+def _attainment_cache() -> services.AttainmentCache:
+    """One per app and process (see services.AttainmentCache for when entries are reused)."""
+    return current_app.extensions.setdefault("kpi_attainment_cache", services.AttainmentCache())
 
 
 def _recompute_form(start: date, end: date) -> PeriodForm:
@@ -524,8 +531,13 @@ def targets():
 @bp.route("/targets/new", methods=["GET", "POST"])
 @permission_required("kpis.write")
 def create_target():
-    form = KpiForm(services=services.scoped_services(db.session, current_user))
+    form = KpiForm(
+        services=services.scoped_services(db.session, current_user),
+        contracts=services.scoped_contracts(db.session, current_user),
+    )
     if request.method == "GET":
+        if request.args.get("contract", type=int):
+            form.contract_id.data = str(request.args.get("contract", type=int))
         if request.args.get("service", type=int):
             form.vendor_service_id.data = str(request.args.get("service", type=int))
         form.threshold.data = None
@@ -534,6 +546,8 @@ def create_target():
             kpi = services.save_kpi(db.session, None, form.values())
         except services.KpiConflict as exc:
             form.code.errors.append(str(exc))
+        except services.KpiContractMismatch as exc:
+            form.contract_id.errors.append(str(exc))
         else:
             db.session.commit()
             flash(f"KPI “{kpi.name}” defined.", "success")
@@ -545,9 +559,14 @@ def create_target():
 @permission_required("kpis.write")
 def edit_target(kpi_id: int):
     kpi = get_scoped_or_404(Kpi, kpi_id, current_user)
-    form = KpiForm(obj=kpi, services=services.scoped_services(db.session, current_user))
+    form = KpiForm(
+        obj=kpi,
+        services=services.scoped_services(db.session, current_user),
+        contracts=services.scoped_contracts(db.session, current_user),
+    )
     if request.method == "GET":
         form.vendor_service_id.data = str(kpi.vendor_service_id)
+        form.contract_id.data = str(kpi.contract_id or "")
         form.code.data = kpi.code if kpi.metric == Metric.CUSTOM else None
         form.unit.data = kpi.unit if kpi.metric == Metric.CUSTOM else None
     if form.validate_on_submit():
@@ -555,6 +574,8 @@ def edit_target(kpi_id: int):
             services.save_kpi(db.session, kpi, form.values())
         except services.KpiConflict as exc:
             form.code.errors.append(str(exc))
+        except services.KpiContractMismatch as exc:
+            form.contract_id.errors.append(str(exc))
         else:
             db.session.commit()
             flash(

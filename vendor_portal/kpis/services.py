@@ -15,12 +15,31 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-from sqlalchemy import Select, and_, delete, func, or_, select, tuple_
+from sqlalchemy import (
+    Column,
+    DateTime,
+    MetaData,
+    Select,
+    String,
+    Table,
+    and_,
+    bindparam,
+    delete,
+    func,
+    or_,
+    select,
+    type_coerce,
+    update,
+)
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session, selectinload
 
+from vendor_portal.audit.domain import to_jsonable
+from vendor_portal.audit.services import record_event
 from vendor_portal.auth.models import User
+from vendor_portal.contracts.models import Contract
 from vendor_portal.db import utcnow
-from vendor_portal.findings.services import open_finding
+from vendor_portal.findings.services import FindingRequest, open_findings
 from vendor_portal.kpis import domain
 from vendor_portal.kpis.domain import (
     DEFAULT_SEVERITIES,
@@ -33,12 +52,14 @@ from vendor_portal.kpis.domain import (
     period_label,
 )
 from vendor_portal.kpis.models import Incident, Kpi, KpiBreach, KpiMeasurement, KpiUpload
+from vendor_portal.kpis.versions import bump_data_versions, data_versions
 from vendor_portal.security import Role, is_vendor_user
 from vendor_portal.vendors.models import Vendor, VendorService
 
 logger = logging.getLogger(__name__)
 UPLOAD_MAX_AGE = timedelta(days=1)
-CHUNK = 500
+# Keys per look-up query: (service, external id) pairs are two parameters each.
+KEY_CHUNK = 2000
 
 
 # --- loading data for the maths ---------------------------------------------------------------
@@ -52,32 +73,61 @@ def window(start: date, end: date) -> tuple[datetime, datetime]:
     return first, last
 
 
+def _instant_column(column: Any, dialect: str) -> Any:
+    """The column as the driver returns it, without the per-value UTCDateTime conversion:
+    text on SQLite (parsed below in one vectorised call), aware datetimes on PostgreSQL."""
+    return type_coerce(column, String if dialect == "sqlite" else DateTime(timezone=True))
+
+
+def _utc_column(values: pd.Series) -> pd.Series:
+    if values.empty:
+        return pd.Series(pd.NaT, index=values.index, dtype="datetime64[ns, UTC]")
+    return pd.to_datetime(values, utc=True, format="ISO8601").dt.as_unit("ns")
+
+
 def incidents_frame(
-    session: Session, service_ids: Iterable[int] | None, start: date, end: date
+    session: Session,
+    service_ids: Iterable[int] | None,
+    start: date,
+    end: date,
+    severities: Iterable[str] | None = None,
 ) -> pd.DataFrame:
-    """Incidents that overlap the quarters around [start, end], ready for the maths."""
+    """Incidents that overlap the quarters around [start, end], ready for the maths; only
+    those of the given severities when given (the ones some KPI counts)."""
     begin, finish = window(start, end)
+    dialect = session.get_bind().dialect.name
     stmt = select(
         Incident.vendor_service_id.label("service_id"),
         Incident.severity,
-        Incident.started_at,
-        Incident.acknowledged_at,
-        Incident.notified_at,
-        Incident.ended_at,
+        *(
+            _instant_column(getattr(Incident, name), dialect).label(name)
+            for name in domain.INCIDENT_TIME_COLUMNS
+        ),
     ).where(
         Incident.started_at < finish,
         or_(Incident.ended_at.is_(None), Incident.ended_at >= begin),
     )
     if service_ids is not None:
         stmt = stmt.where(Incident.vendor_service_id.in_(list(service_ids)))
+    elif severities is not None:
+        # Only without a list of services: SQLite (no statistics) would then probe the
+        # severity index instead of the (service, started_at) one.
+        stmt = stmt.where(Incident.severity.in_(sorted(severities)))
     rows = session.execute(stmt).all()
-    return domain.incident_frame(
-        pd.DataFrame(rows, columns=list(domain.INCIDENT_COLUMNS)) if rows else []
-    )
+    frame = pd.DataFrame.from_records(rows, columns=list(domain.INCIDENT_COLUMNS))
+    if severities is not None and service_ids is not None:
+        frame = frame[frame["severity"].isin(list(severities))].reset_index(drop=True)
+    for name in domain.INCIDENT_TIME_COLUMNS:
+        frame[name] = _utc_column(frame[name])
+    return domain.incident_frame(frame)
 
 
 def measurements_frame(
-    session: Session, service_ids: Iterable[int] | None, start: date, end: date
+    session: Session,
+    service_ids: Iterable[int] | None,
+    start: date,
+    end: date,
+    codes: Iterable[str] | None = None,
 ) -> pd.DataFrame:
     begin, finish = window(start, end)
     stmt = select(
@@ -90,9 +140,35 @@ def measurements_frame(
     )
     if service_ids is not None:
         stmt = stmt.where(KpiMeasurement.vendor_service_id.in_(list(service_ids)))
+    if codes is not None:
+        stmt = stmt.where(KpiMeasurement.code.in_(sorted(codes)))
     rows = session.execute(stmt).all()
-    frame = pd.DataFrame(rows, columns=["service_id", "code", "period_start", "value"])
+    frame = pd.DataFrame.from_records(rows, columns=["service_id", "code", "period_start", "value"])
     return frame.astype({"service_id": np.int64, "value": float})
+
+
+def _inputs(
+    session: Session,
+    specs: Sequence[domain.KpiSpec],
+    service_ids: Sequence[int] | None,
+    start: date,
+    end: date,
+) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """The incidents and measurements the KPIs need: only the severities and codes they count."""
+    severities: set[str] = set()
+    codes: set[str] = set()
+    for spec in specs:
+        if METRICS[Metric(spec.metric)].from_incidents:
+            severities |= spec.severities
+        else:
+            codes.add(spec.measurement_code)
+    incidents = (
+        incidents_frame(session, service_ids, start, end, severities)
+        if severities
+        else domain.incident_frame([])
+    )
+    measurements = measurements_frame(session, service_ids if codes else [], start, end, codes)
+    return incidents, measurements
 
 
 def active_kpis(
@@ -135,20 +211,10 @@ def evaluate_kpis(
     all_services: bool = False,
 ) -> pd.DataFrame:
     """Each KPI in each period of [start, end] that has begun (see domain.evaluate)."""
+    specs = [k.spec() for k in kpis]
     service_ids = None if all_services else sorted({k.vendor_service_id for k in kpis})
-    needs_incidents = any(k.from_incidents for k in kpis)
-    needs_measurements = any(not k.from_incidents for k in kpis)
-    incidents = (
-        incidents_frame(session, service_ids, start, end)
-        if needs_incidents
-        else domain.incident_frame([])
-    )
-    measurements = (
-        measurements_frame(session, service_ids, start, end)
-        if needs_measurements
-        else measurements_frame(session, [], start, end)
-    )
-    return domain.evaluate([k.spec() for k in kpis], incidents, measurements, start, end, now)
+    incidents, measurements = _inputs(session, specs, service_ids, start, end)
+    return domain.evaluate(specs, incidents, measurements, start, end, now)
 
 
 def availability_severities(session: Session, service_id: int) -> frozenset[str]:
@@ -358,6 +424,98 @@ class Portfolio:
         return sorted(rated, key=lambda v: (v.attainment_pct, -v.missed, v.vendor.name))
 
 
+class AttainmentCache:
+    """Each vendor service's monthly tally of KPI verdicts (domain.monthly_tally), kept per
+    process between portfolio requests, with the data version it was computed at.
+
+    An entry is used while the service's stamp in kpi_data_version is the same (any write to
+    its incidents, measurements or KPIs replaces the stamp: see versions.py) and every month
+    asked for is still valid at the request's time (a month in progress stays valid until it
+    ends, one with an open incident or a pending delay is recomputed every time). So a hit
+    gives the same figures as computing afresh; the tests compare the two.
+    """
+
+    def __init__(self) -> None:
+        self._entries: dict[int, tuple[int, dict[int, tuple[int, int, int]]]] = {}
+
+    def get(
+        self, service_id: int, version: int | None, months: range, now_ns: int
+    ) -> dict[int, tuple[int, int, int]] | None:
+        entry = self._entries.get(service_id)
+        if entry is None or version is None or entry[0] != version:
+            return None
+        tallies = entry[1]
+        for month in months:
+            found = tallies.get(month)
+            if found is None or found[2] <= now_ns:
+                return None
+        return tallies
+
+    def put(self, service_id: int, version: int, tallies: dict[int, tuple[int, int, int]]) -> None:
+        entry = self._entries.get(service_id)
+        if entry is not None and entry[0] == version:
+            tallies = {**entry[1], **tallies}
+        self._entries[service_id] = (version, tallies)  # one assignment: safe across threads
+
+
+def _kpi_specs(session: Session, service_ids: Sequence[int] | None) -> list[domain.KpiSpec]:
+    """Active KPIs as the maths needs them, read as plain rows (no ORM objects)."""
+    stmt = (
+        select(
+            Kpi.id,
+            Kpi.vendor_service_id,
+            Kpi.metric,
+            Kpi.comparator,
+            Kpi.threshold,
+            Kpi.period,
+            Kpi.statistic,
+            Kpi.severities,
+            Kpi.code,
+        )
+        .join(VendorService, Kpi.vendor_service_id == VendorService.id)
+        .join(Vendor, VendorService.vendor_id == Vendor.id)
+        .where(
+            Kpi.archived_at.is_(None),
+            VendorService.archived_at.is_(None),
+            Vendor.archived_at.is_(None),
+        )
+    )
+    if service_ids is not None:
+        stmt = stmt.where(Kpi.vendor_service_id.in_(list(service_ids)))
+    return [
+        domain.KpiSpec(
+            kpi_id=row.id,
+            service_id=row.vendor_service_id,
+            metric=row.metric,
+            comparator=row.comparator,
+            threshold=row.threshold,
+            period=row.period,
+            statistic=row.statistic,
+            severities=frozenset(row.severities or ()),
+            code=row.code,
+        )
+        for row in session.execute(stmt)
+    ]
+
+
+# Above this many services, load every service's rows rather than list them in an IN clause.
+IN_LIST_LIMIT = 1000
+
+
+def _monthly_tallies(
+    session: Session, service_ids: Sequence[int], start: date, end: date, now: datetime
+) -> pd.DataFrame:
+    chosen = list(service_ids) if len(service_ids) <= IN_LIST_LIMIT else None
+    specs = _kpi_specs(session, chosen)
+    if chosen is None:
+        wanted = set(service_ids)
+        specs = [s for s in specs if s.service_id in wanted]
+    incidents, measurements = _inputs(session, specs, chosen, start, end)
+    evaluations = domain.evaluate(specs, incidents, measurements, start, end, now)
+    moving = domain.now_dependent(specs, incidents, evaluations, now)
+    return domain.monthly_tally(evaluations, moving, now)
+
+
 def portfolio(
     session: Session,
     start: date,
@@ -365,34 +523,98 @@ def portfolio(
     now: datetime,
     tiers: Sequence[str] | None = None,
     service_types: Sequence[str] | None = None,
+    cache: AttainmentCache | None = None,
 ) -> Portfolio:
-    """Attainment of every vendor's KPIs per month: the share of KPI periods on target."""
-    kpis = active_kpis(session, tiers=tiers, service_types=service_types)
-    evaluations = evaluate_kpis(
-        session, kpis, start, end, now, all_services=not (tiers or service_types)
+    """Attainment of every vendor's KPIs per month: the share of KPI periods on target.
+
+    Summed from each service's monthly tally; with a cache, only services whose data changed
+    (or whose figures move with the clock) are computed again."""
+    scope_stmt = (
+        select(Kpi.vendor_service_id, VendorService.vendor_id)
+        .join(VendorService, Kpi.vendor_service_id == VendorService.id)
+        .join(Vendor, VendorService.vendor_id == Vendor.id)
+        .where(
+            Kpi.archived_at.is_(None),
+            VendorService.archived_at.is_(None),
+            Vendor.archived_at.is_(None),
+        )
+        .distinct()
     )
-    vendor_of_service = {k.vendor_service_id: k.vendor_service.vendor_id for k in kpis}
-    table = domain.attainment_by_month(evaluations, vendor_of_service)
-    vendors = {k.vendor_service.vendor_id: k.vendor_service.vendor for k in kpis}
-    rows = {vid: VendorAttainment(v) for vid, v in vendors.items()}
-    for item in table.itertuples(index=False):
-        if start.replace(day=1) <= item.month <= end:
-            rows[item.group].by_month[item.month] = (
-                float(item.attainment_pct),
-                int(item.evaluated),
-                int(item.missed),
+    if tiers:
+        scope_stmt = scope_stmt.where(Vendor.tier.in_(tiers))
+    if service_types:
+        scope_stmt = scope_stmt.where(VendorService.service_type.in_(service_types))
+    vendor_of = dict(session.execute(scope_stmt).all())
+    months = range(domain.month_number(start), domain.month_number(end) + 1)
+    now_ns = domain.to_ns(now)
+    # The stamps are read before the data: an entry can only be older than its stamp says.
+    versions = data_versions(session) if cache is not None else {}
+    tallies: dict[int, dict[int, tuple[int, int, int]]] = {}
+    stale = []
+    for service_id in vendor_of:
+        found = cache.get(service_id, versions.get(service_id), months, now_ns) if cache else None
+        if found is None:
+            stale.append(service_id)
+        else:
+            tallies[service_id] = found
+    if stale:
+        computed: dict[int, dict[int, tuple[int, int, int]]] = {s: {} for s in stale}
+        table = _monthly_tallies(session, sorted(stale), start, end, now)
+        for row in table.itertuples(index=False):
+            if row.month in months:
+                computed[row.service_id][row.month] = (
+                    int(row.evaluated),
+                    int(row.missed),
+                    int(row.valid_until),
+                )
+        begins = dict(zip(months, domain.month_start_ns(np.array(months)).tolist(), strict=True))
+        for service_id, found in computed.items():
+            for month in months:  # nothing to count: fixed until the month begins
+                if month not in found:
+                    begin = begins[month]
+                    found[month] = (0, 0, begin if begin > now_ns else domain.FOREVER_NS)
+            tallies[service_id] = found
+            version = versions.get(service_id)
+            if cache is not None and version is not None:
+                cache.put(service_id, version, found)
+    sums: dict[int, dict[int, list[int]]] = {}
+    for service_id, found in tallies.items():
+        per_month = sums.setdefault(vendor_of[service_id], {})
+        for month in months:
+            evaluated, missed, _ = found[month]
+            if evaluated:
+                total = per_month.setdefault(month, [0, 0])
+                total[0] += evaluated
+                total[1] += missed
+    vendors = _vendors(session, set(vendor_of.values()))
+    rows = {vid: VendorAttainment(vendors[vid]) for vid in sums}
+    for vendor_id, per_month in sums.items():
+        for month, (evaluated, missed) in per_month.items():
+            rows[vendor_id].by_month[domain.month_start(month)] = (
+                100.0 * (evaluated - missed) / evaluated,
+                evaluated,
+                missed,
             )
     counts = session.execute(
         select(KpiBreach.vendor_id, func.count())
-        .where(KpiBreach.status == "open", KpiBreach.vendor_id.in_(list(rows)))
+        .where(KpiBreach.status == "open")
         .group_by(KpiBreach.vendor_id)
     )
     for vendor_id, count in counts:
-        rows[vendor_id].open_breaches = count
+        if vendor_id in rows:
+            rows[vendor_id].open_breaches = count
     bounds = period_bounds(start, min(end, now.date()), "month")
-    months = domain.ns_to_date(bounds[:-1])
     ordered = sorted(rows.values(), key=lambda r: r.vendor.name.lower())
-    return Portfolio(months, ordered)
+    return Portfolio(domain.ns_to_date(bounds[:-1]), ordered)
+
+
+def _vendors(session: Session, ids: set[int]) -> dict[int, Vendor]:
+    found: dict[int, Vendor] = {}
+    ordered = sorted(ids)
+    for offset in range(0, len(ordered), KEY_CHUNK):
+        chunk = ordered[offset : offset + KEY_CHUNK]
+        found.update({v.id: v for v in session.scalars(select(Vendor).where(Vendor.id.in_(chunk)))})
+    return found
 
 
 # --- incidents --------------------------------------------------------------------------------
@@ -451,6 +673,7 @@ def save_incident(
 class ImportResult:
     created: int = 0
     updated: int = 0
+    unchanged: int = 0
     service_ids: set[int] = field(default_factory=set)
     earliest: date | None = None
 
@@ -463,150 +686,310 @@ def _none(value: Any) -> Any:
     return value
 
 
-def existing_incidents(
-    session: Session, keys: Iterable[tuple[int, str]]
-) -> dict[tuple[int, str], Incident]:
-    keys = list(keys)
-    found: dict[tuple[int, str], Incident] = {}
-    for offset in range(0, len(keys), CHUNK):
-        chunk = keys[offset : offset + CHUNK]
-        rows = session.scalars(
-            select(Incident).where(
-                tuple_(Incident.vendor_service_id, Incident.external_id).in_(chunk)
+def _instants(series: pd.Series) -> list[datetime | None]:
+    """UTC instants as the database keeps them (microseconds), None for blanks."""
+    values = pd.to_datetime(series, utc=True).dt.floor("us").dt.to_pydatetime()
+    return [None if v is pd.NaT else v for v in values]
+
+
+def _existing(
+    session: Session, model: type, key: Sequence[str], columns: Sequence[str], keys: list[tuple]
+) -> dict[tuple, tuple]:
+    """Stored rows by key (key -> the given columns), for many keys at once.
+
+    The keys are joined on the unique index, from arrays on PostgreSQL and from a temporary
+    table on SQLite: SQLite scans the whole table for a long `(a, b) IN (...)` list."""
+    if not keys:
+        return {}
+    connection = session.connection()
+    table = model.__table__
+    width = len(key)
+    if connection.dialect.name == "postgresql":
+        # One statement: the keys as arrays, unnested into rows and joined.
+        names = [f"k{i}" for i in range(width)]
+        given = (
+            func.unnest(
+                *(
+                    bindparam(n, type_=postgresql.ARRAY(table.c[name].type))
+                    for n, name in zip(names, key, strict=True)
+                )
             )
+            .table_valued(*names)
+            .render_derived(name="given")
         )
-        found.update({(i.vendor_service_id, i.external_id): i for i in rows})
-    return found
+        on = [table.c[name] == given.c[n] for n, name in zip(names, key, strict=True)]
+        rows = connection.execute(
+            select(*(table.c[name] for name in key), *(table.c[name] for name in columns))
+            .select_from(given)
+            .join(table, and_(*on)),
+            {n: [k[i] for k in keys] for i, n in enumerate(names)},
+        )
+        return {tuple(row[:width]): tuple(row[width:]) for row in rows}
+    temp = Table(
+        f"import_keys_{secrets.token_hex(4)}",
+        MetaData(),
+        *(Column(name, table.c[name].type) for name in key),
+        prefixes=["TEMPORARY"],
+    )
+    temp.create(connection)
+    try:
+        connection.execute(temp.insert(), [dict(zip(key, k, strict=True)) for k in keys])
+        rows = connection.execute(
+            select(*(table.c[name] for name in key), *(table.c[name] for name in columns))
+            .select_from(temp)
+            .join(table, and_(*(table.c[name] == temp.c[name] for name in key)))
+        )
+        return {tuple(row[:width]): tuple(row[width:]) for row in rows}
+    finally:
+        temp.drop(connection)
+
+
+def _upsert_rows(
+    session: Session,
+    table: Any,
+    key: Sequence[str],
+    changing: Sequence[str],
+    rows: list[dict[str, Any]],
+) -> None:
+    """INSERT ... ON CONFLICT (key) DO UPDATE, for many rows: rows another transaction stored
+    meanwhile are updated instead of failing the whole import.
+
+    SQLite takes them as one executemany. On PostgreSQL psycopg would send one statement per
+    row, and a multi-row VALUES costs more to build than to run: the rows go as one array per
+    column, unnested by the server."""
+    postgres = session.get_bind().dialect.name == "postgresql"
+    dialect = postgresql if postgres else sqlite
+    columns = list(rows[0])
+    if postgres:
+        given = (
+            func.unnest(*(bindparam(c, type_=postgresql.ARRAY(table.c[c].type)) for c in columns))
+            .table_valued(*columns)
+            .render_derived(name="given")
+        )
+        stmt = dialect.insert(table).from_select(columns, select(*given.c))
+    else:
+        stmt = dialect.insert(table)
+    stmt = stmt.on_conflict_do_update(
+        index_elements=[table.c[name] for name in key],
+        set_={name: stmt.excluded[name] for name in changing},
+    )
+    if postgres:
+        session.execute(stmt, {c: [row[c] for row in rows] for c in columns})
+    else:
+        session.execute(stmt, rows)
+
+
+def _expire(session: Session, model: type) -> None:
+    """Loaded objects of a model no longer match rows changed by bulk statements."""
+    for obj in list(session.identity_map.values()):
+        if isinstance(obj, model):
+            session.expire(obj)
+
+
+def record_import(
+    session: Session,
+    entity_type: str,
+    result: ImportResult,
+    *,
+    source: str,
+    rows: int,
+    origin: Mapping[str, Any] | None,
+    before: Mapping[str, dict[str, Any]],
+) -> None:
+    """One audit event per import, instead of one entry per row: what came in (source, file
+    name and SHA-256), what it did (rows created, updated, unchanged), and the previous values
+    of every field an update changed, so that the log still shows what was overwritten."""
+    record_event(
+        session,
+        f"{entity_type}.import",
+        entity_type,
+        None,
+        {
+            "source": source,
+            **(origin or {}),
+            "rows": rows,
+            "created": result.created,
+            "updated": result.updated,
+            "unchanged": result.unchanged,
+            "vendor_services": len(result.service_ids),
+            "updated_before": dict(before),
+        },
+    )
+
+
+INCIDENT_KEY = ("vendor_service_id", "external_id")
 
 
 def count_existing_incidents(session: Session, frame: pd.DataFrame) -> int:
     keys = list(zip(frame["service_id"].astype(int), frame["external_id"], strict=True))
-    total = 0
-    for offset in range(0, len(keys), CHUNK):
-        chunk = keys[offset : offset + CHUNK]
-        total += (
-            session.scalar(
-                select(func.count(Incident.id)).where(
-                    tuple_(Incident.vendor_service_id, Incident.external_id).in_(chunk)
-                )
-            )
-            or 0
-        )
-    return total
+    return len(_existing(session, Incident, INCIDENT_KEY, [], keys))
 
 
 def upsert_incidents(
-    session: Session, frame: pd.DataFrame, *, source: str, user_id: int | None
+    session: Session,
+    frame: pd.DataFrame,
+    *,
+    source: str,
+    user_id: int | None,
+    origin: Mapping[str, Any] | None = None,
 ) -> ImportResult:
-    """Store checked incident rows (domain.parse_incidents): the same (service, external id)
-    updates the incident, a new one is created. Call only with rows free of errors."""
+    """Store checked incident rows (domain.parse_incidents) in bulk: the same (service,
+    external id) updates the incident, a new one is created. Call only with rows free of
+    errors; the caller's transaction makes it all or nothing.
+
+    Core statements, not the ORM: a file may hold 100,000 rows. They bypass the per-row audit
+    listener, so the import is audited as one event (record_import)."""
     result = ImportResult()
     if frame.empty:
         return result
-    keys = list(zip(frame["service_id"].astype(int), frame["external_id"], strict=True))
-    existing = existing_incidents(session, keys)
-    for key, row in zip(keys, frame.itertuples(index=False), strict=True):
-        values = {
-            "title": row.title,
-            "severity": row.severity,
-            "description": _none(row.description),
-            "started_at": _none(row.started_at),
-            "acknowledged_at": _none(row.acknowledged_at),
-            "notified_at": _none(row.notified_at),
-            "ended_at": _none(row.ended_at),
-        }
-        incident = existing.get(key)
-        if incident is None:
-            incident = Incident(
-                vendor_service_id=key[0],
-                external_id=key[1],
-                source=source,
-                reported_by_id=user_id,
-                **values,
+    stamp = utcnow()
+    keys = list(
+        zip(frame["service_id"].astype(np.int64).tolist(), frame["external_id"], strict=True)
+    )
+    columns = {
+        "title": frame["title"].tolist(),
+        "severity": frame["severity"].tolist(),
+        "description": [_none(v) for v in frame["description"]],
+        **{name: _instants(frame[name]) for name in domain.INCIDENT_TIME_COLUMNS},
+    }
+    values = list(zip(*(columns[name] for name in INCIDENT_VALUES), strict=True))
+    table = Incident.__table__
+    existing = _existing(session, Incident, INCIDENT_KEY, ["id", *INCIDENT_VALUES], keys)
+    inserts: list[dict[str, Any]] = []
+    updates: list[dict[str, Any]] = []
+    before: dict[str, dict[str, Any]] = {}
+    for key, row in zip(keys, values, strict=True):
+        found = existing.get(key)
+        if found is None:
+            inserts.append(
+                {
+                    "vendor_service_id": key[0],
+                    "external_id": key[1],
+                    **dict(zip(INCIDENT_VALUES, row, strict=True)),
+                    "source": source,
+                    "reported_by_id": user_id,
+                    "created_at": stamp,
+                    "updated_at": stamp,
+                }
             )
-            session.add(incident)
-            existing[key] = incident
-            result.created += 1
-        else:
-            changed = False
-            for name, value in values.items():
-                if getattr(incident, name) != value:
-                    setattr(incident, name, value)
-                    changed = True
-            result.updated += changed
-    session.flush()
+        elif found[1:] != row:
+            updates.append(
+                {
+                    "_id": found[0],
+                    **dict(zip(INCIDENT_VALUES, row, strict=True)),
+                    "updated_at": stamp,
+                }
+            )
+            before[str(found[0])] = {
+                name: to_jsonable(old)
+                for name, old, new in zip(INCIDENT_VALUES, found[1:], row, strict=True)
+                if old != new
+            }
+    if inserts:
+        changing = (*INCIDENT_VALUES, "updated_at")
+        _upsert_rows(session, table, INCIDENT_KEY, changing, inserts)
+    if updates:
+        session.execute(update(table).where(table.c.id == bindparam("_id")), updates)
+    result.created, result.updated = len(inserts), len(updates)
+    result.unchanged = len(keys) - result.created - result.updated
     result.service_ids = {k[0] for k in keys}
     result.earliest = pd.Timestamp(frame["started_at"].min()).date()
+    _expire(session, Incident)
+    bump_data_versions(session, result.service_ids)
+    record_import(
+        session, "incident", result, source=source, rows=len(keys), origin=origin, before=before
+    )
     return result
 
 
-def count_existing_measurements(session: Session, frame: pd.DataFrame) -> int:
-    keys = list(
-        zip(frame["service_id"].astype(int), frame["code"], frame["period_start"], strict=True)
-    )
-    total = 0
-    for offset in range(0, len(keys), CHUNK):
-        chunk = keys[offset : offset + CHUNK]
-        total += (
-            session.scalar(
-                select(func.count(KpiMeasurement.id)).where(
-                    tuple_(
-                        KpiMeasurement.vendor_service_id,
-                        KpiMeasurement.code,
-                        KpiMeasurement.period_start,
-                    ).in_(chunk)
-                )
-            )
-            or 0
+MEASUREMENT_KEY = ("vendor_service_id", "code", "period_start")
+
+
+def _measurement_keys(frame: pd.DataFrame) -> list[tuple[int, str, date]]:
+    return list(
+        zip(
+            frame["service_id"].astype(np.int64).tolist(),
+            frame["code"].tolist(),
+            frame["period_start"].tolist(),
+            strict=True,
         )
-    return total
+    )
+
+
+def count_existing_measurements(session: Session, frame: pd.DataFrame) -> int:
+    return len(_existing(session, KpiMeasurement, MEASUREMENT_KEY, [], _measurement_keys(frame)))
 
 
 def upsert_measurements(
-    session: Session, frame: pd.DataFrame, *, source: str, user_id: int | None
+    session: Session,
+    frame: pd.DataFrame,
+    *,
+    source: str,
+    user_id: int | None,
+    origin: Mapping[str, Any] | None = None,
 ) -> ImportResult:
+    """Store checked measurement rows in bulk, like upsert_incidents: the same service, code
+    and period start updates the value and note."""
     result = ImportResult()
     if frame.empty:
         return result
-    keys = list(
-        zip(frame["service_id"].astype(int), frame["code"], frame["period_start"], strict=True)
-    )
-    existing: dict[tuple[int, str, date], KpiMeasurement] = {}
-    for offset in range(0, len(keys), CHUNK):
-        chunk = keys[offset : offset + CHUNK]
-        rows = session.scalars(
-            select(KpiMeasurement).where(
-                tuple_(
-                    KpiMeasurement.vendor_service_id,
-                    KpiMeasurement.code,
-                    KpiMeasurement.period_start,
-                ).in_(chunk)
-            )
+    stamp = utcnow()
+    keys = _measurement_keys(frame)
+    values = list(
+        zip(
+            frame["value"].astype(float).tolist(),
+            [_none(v) for v in frame["note"]],
+            strict=True,
         )
-        existing.update({(m.vendor_service_id, m.code, m.period_start): m for m in rows})
-    for key, row in zip(keys, frame.itertuples(index=False), strict=True):
-        measurement = existing.get(key)
-        note = _none(row.note)
-        if measurement is None:
-            session.add(
-                KpiMeasurement(
-                    vendor_service_id=key[0],
-                    code=key[1],
-                    period_start=key[2],
-                    value=float(row.value),
-                    note=note,
-                    source=source,
-                    reported_by_id=user_id,
-                )
+    )
+    table = KpiMeasurement.__table__
+    existing = _existing(session, KpiMeasurement, MEASUREMENT_KEY, ["id", "value", "note"], keys)
+    inserts: list[dict[str, Any]] = []
+    updates: list[dict[str, Any]] = []
+    before: dict[str, dict[str, Any]] = {}
+    for key, (value, note) in zip(keys, values, strict=True):
+        found = existing.get(key)
+        if found is None:
+            inserts.append(
+                {
+                    "vendor_service_id": key[0],
+                    "code": key[1],
+                    "period_start": key[2],
+                    "value": value,
+                    "note": note,
+                    "source": source,
+                    "reported_by_id": user_id,
+                    "created_at": stamp,
+                    "updated_at": stamp,
+                }
             )
-            result.created += 1
-        elif measurement.value != float(row.value) or measurement.note != note:
-            measurement.value = float(row.value)
-            measurement.note = note
-            result.updated += 1
-    session.flush()
+        elif found[1:] != (value, note):
+            updates.append({"_id": found[0], "value": value, "note": note, "updated_at": stamp})
+            before[str(found[0])] = {
+                name: old
+                for name, old, new in zip(("value", "note"), found[1:], (value, note), strict=True)
+                if old != new
+            }
+    if inserts:
+        changing = ("value", "note", "updated_at")
+        _upsert_rows(session, table, MEASUREMENT_KEY, changing, inserts)
+    if updates:
+        session.execute(update(table).where(table.c.id == bindparam("_id")), updates)
+    result.created, result.updated = len(inserts), len(updates)
+    result.unchanged = len(keys) - result.created - result.updated
     result.service_ids = {k[0] for k in keys}
     result.earliest = min(k[2] for k in keys)
+    _expire(session, KpiMeasurement)
+    bump_data_versions(session, result.service_ids)
+    record_import(
+        session,
+        "kpi_measurement",
+        result,
+        source=source,
+        rows=len(keys),
+        origin=origin,
+        before=before,
+    )
     return result
 
 
@@ -659,7 +1042,34 @@ class KpiConflict(ValueError):
     """The service already has a KPI with this code and period."""
 
 
+class KpiContractMismatch(ValueError):
+    """The chosen contract is not one of the service's vendor's contracts."""
+
+
+def scoped_contracts(session: Session, user: Any) -> list[Contract]:
+    """Contracts a KPI may name: those of the vendors whose services the user may report on."""
+    stmt = (
+        select(Contract)
+        .join(Vendor, Contract.vendor_id == Vendor.id)
+        .where(Vendor.archived_at.is_(None))
+        .options(selectinload(Contract.vendor))
+        .order_by(Vendor.name, Contract.title, Contract.id)
+    )
+    if is_vendor_user(user):
+        stmt = stmt.where(Contract.vendor_id == user.vendor_id)
+    return list(session.scalars(stmt))
+
+
 def save_kpi(session: Session, kpi: Kpi | None, values: Mapping[str, Any]) -> Kpi:
+    contract_id = values.get("contract_id")
+    if contract_id is not None:
+        service = session.get(VendorService, values["vendor_service_id"])
+        contract = session.get(Contract, contract_id)
+        if contract is None or service is None or contract.vendor_id != service.vendor_id:
+            raise KpiContractMismatch(
+                "Choose a contract of the vendor that delivers this service"
+                + (f" ({service.vendor.name})." if service is not None else ".")
+            )
     clash = session.scalar(
         select(Kpi).where(
             Kpi.vendor_service_id == values["vendor_service_id"],
@@ -705,27 +1115,38 @@ def recompute_breaches(
     """Open a breach for each KPI period that misses its target for good; one per KPI and
     period however often this runs. Each new breach becomes a finding. A breach whose period
     now meets the target (the data were corrected) is withdrawn; one missing again reopens."""
-    kpis = active_kpis(session, service_ids=service_ids)
     outcome = BreachOutcome()
-    if not kpis:
+    wanted = None if service_ids is None else sorted(set(service_ids))
+    # Plain rows for the maths; KPI objects only for the periods that miss (few).
+    chosen = wanted if wanted is None or len(wanted) <= IN_LIST_LIMIT else None
+    specs = _kpi_specs(session, chosen)
+    if wanted is not None and chosen is None:
+        keep = set(wanted)
+        specs = [s for s in specs if s.service_id in keep]
+    if not specs:
         return outcome
-    evaluations = evaluate_kpis(session, kpis, start, end, now)
+    incidents, measurements = _inputs(session, specs, chosen, start, end)
+    evaluations = domain.evaluate(specs, incidents, measurements, start, end, now)
     outcome.evaluated = len(evaluations)
-    kpi_by_id = {k.id: k for k in kpis}
-    existing = {
-        (b.kpi_id, b.period_start): b
-        for b in session.scalars(
-            select(KpiBreach).where(
-                KpiBreach.kpi_id.in_(list(kpi_by_id)),
-                KpiBreach.period_start >= evaluations["period_start"].min()
-                if len(evaluations)
-                else start,
-            )
-        )
-    }
+    if evaluations.empty:
+        return outcome
     met = evaluations["met"]
     missed = evaluations[met.eq(False).fillna(False).to_numpy(dtype=bool) & evaluations["final"]]
     passed = evaluations[met.eq(True).fillna(False).to_numpy(dtype=bool)]
+    kpi_ids = {s.kpi_id for s in specs}
+    stmt = select(KpiBreach).where(KpiBreach.period_start >= evaluations["period_start"].min())
+    if chosen is not None:
+        stmt = stmt.where(KpiBreach.vendor_service_id.in_(chosen))
+    existing = {(b.kpi_id, b.period_start): b for b in session.scalars(stmt) if b.kpi_id in kpi_ids}
+    kpi_by_id = {
+        k.id: k
+        for k in session.scalars(
+            select(Kpi)
+            .where(Kpi.id.in_(sorted({int(i) for i in missed["kpi_id"]})))
+            .options(selectinload(Kpi.vendor_service).selectinload(VendorService.vendor))
+        )
+    }
+    counts: list[int] = []
     for row in missed.itertuples(index=False):
         kpi = kpi_by_id[int(row.kpi_id)]
         breach = existing.get((kpi.id, row.period_start))
@@ -742,9 +1163,8 @@ def recompute_breaches(
                 status="open",
             )
             session.add(breach)
-            session.flush()
             outcome.opened.append(breach)
-            _raise_finding(session, breach, kpi, int(row.count))
+            counts.append(int(row.count))
             continue
         if breach.value != float(row.value):
             breach.value = float(row.value)
@@ -753,10 +1173,18 @@ def recompute_breaches(
             breach.status = "open"
             breach.resolution_note = None
             outcome.opened.append(breach)
-            _raise_finding(session, breach, kpi, int(row.count))
-    for row in passed.itertuples(index=False):
-        breach = existing.get((int(row.kpi_id), row.period_start))
-        if breach is not None and breach.status == "open":
+            counts.append(int(row.count))
+    session.flush()  # every new breach at once: the findings name their ids
+    requests = [
+        _finding_request(breach, breach.kpi, count)
+        for breach, count in zip(outcome.opened, counts, strict=True)
+    ]
+    for breach, (finding, _) in zip(outcome.opened, open_findings(session, requests), strict=True):
+        breach.finding_id = finding.id
+    open_breaches = {key: b for key, b in existing.items() if b.status == "open"}
+    for row in passed[["kpi_id", "period_start", "value"]].itertuples(index=False):
+        breach = open_breaches.get((int(row.kpi_id), row.period_start))
+        if breach is not None:
             breach.status = "withdrawn"
             breach.value = float(row.value)
             breach.resolution_note = (
@@ -768,7 +1196,7 @@ def recompute_breaches(
     return outcome
 
 
-def _raise_finding(session: Session, breach: KpiBreach, kpi: Kpi, count: int) -> None:
+def _finding_request(breach: KpiBreach, kpi: Kpi, count: int) -> FindingRequest:
     service = kpi.vendor_service
     vendor = service.vendor
     label = period_label(breach.period_start, kpi.period)
@@ -778,8 +1206,7 @@ def _raise_finding(session: Session, breach: KpiBreach, kpi: Kpi, count: int) ->
     basis = ""
     if kpi.from_incidents and kpi.metric != Metric.AVAILABILITY:
         basis = f" over {count} incident{'s' if count != 1 else ''}"
-    finding, _ = open_finding(
-        session,
+    return FindingRequest(
         source="kpi_breach",
         vendor_id=vendor.id,
         title=f"{kpi.name} missed for {service.name} in {label}",
@@ -790,7 +1217,6 @@ def _raise_finding(session: Session, breach: KpiBreach, kpi: Kpi, count: int) ->
         ),
         source_ref=f"kpi_breach:{breach.id}",
     )
-    breach.finding_id = finding.id
 
 
 def breach_recipients(session: Session) -> list[str]:
@@ -948,7 +1374,10 @@ def kpi_query(*, vendor_id: int | None = None, archived: bool = False) -> Select
         select(Kpi)
         .join(VendorService, Kpi.vendor_service_id == VendorService.id)
         .join(Vendor, VendorService.vendor_id == Vendor.id)
-        .options(selectinload(Kpi.vendor_service).selectinload(VendorService.vendor))
+        .options(
+            selectinload(Kpi.vendor_service).selectinload(VendorService.vendor),
+            selectinload(Kpi.contract),
+        )
         .where(Kpi.archived_at.is_not(None) if archived else Kpi.archived_at.is_(None))
     )
     if vendor_id is not None:

@@ -44,6 +44,7 @@ KPI_TABLE = Table(
         Column("period", "Period", lambda k: k.period, Kpi.period),
         Column("statistic", "Compared", lambda k: k.statistic, Kpi.statistic),
         Column("severities", "Severities", lambda k: ", ".join(k.severities or [])),
+        Column("contract", "Contract", lambda k: k.contract.title if k.contract else ""),
     ],
     default_sort="vendor",
     export_name="kpis",

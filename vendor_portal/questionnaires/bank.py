@@ -126,15 +126,23 @@ def read_table(filename: str, data: bytes) -> pd.DataFrame:
                 continue
         if text is None:  # pragma: no cover (cp1252 decodes nearly anything)
             raise ValueError(f"{filename} is not text.")
+        if "\x00" in text:
+            raise ValueError(f"{filename} contains NUL characters: it is not a CSV text file.")
         try:
             frame = pd.read_csv(
                 io.StringIO(text), dtype=str, keep_default_na=False, skip_blank_lines=False
             )
         except (pd.errors.ParserError, pd.errors.EmptyDataError) as exc:
             raise ValueError(f"{filename} is not a readable CSV file ({exc}).") from exc
+        if not isinstance(frame.index, pd.RangeIndex):
+            # pandas shifts the first column(s) into an index when rows are wider than the header
+            raise ValueError(f"{filename}: the rows have more cells than the first row names.")
     else:
         raise ValueError(f"{filename}: upload a .csv or .xlsx file.")
     frame.columns = [str(c).strip().lower() for c in frame.columns]
+    repeated = sorted({c for c in frame.columns if list(frame.columns).count(c) > 1})
+    if repeated:
+        raise ValueError(f"{filename}: the column(s) {', '.join(repeated)} appear more than once.")
     if len(frame) > MAX_ROWS:
         raise ValueError(f"At most {MAX_ROWS} rows; this file has {len(frame)}.")
     return frame

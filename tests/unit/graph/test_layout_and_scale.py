@@ -46,3 +46,21 @@ def test_spofs_of_every_service_on_2000_nodes_well_under_a_second():
         timings.append(time.perf_counter() - started)
     assert len(reports) == 100 and sum(len(r.spofs) for r in reports) > 1000
     assert min(timings) < 1.0, timings
+
+
+def test_generated_maps_have_the_shape_of_the_benchmark():
+    shape = Shape(services=200, nodes=5000, loops=10, seed=7)
+    g = supply_map(shape)
+    again = supply_map(shape)
+    assert g.deps == again.deps and g.nodes == again.nodes  # deterministic
+    bottom = {i for i, node in enumerate(g.nodes) if node.kind in ("cloud_region", "geo_region")}
+    loop_members = {x for loop in g.loops() for x in loop}
+    for x, deps in enumerate(g.deps):
+        if x in bottom:
+            continue
+        assert 2 <= len(deps) <= 6 + (x in loop_members), (g.nodes[x].id, deps)
+    middle = [x for x in range(len(g)) if x not in bottom and x not in g.services]
+    share = sum(1 for x in middle if g.k[x]) / len(middle)
+    assert 0.2 <= share <= 0.3
+    assert len(g.services) == 200 and len(g.loops()) >= 5
+    assert {g.nodes[s].rto_hours for s in g.services} >= {1.0, 4.0, 24.0, None}

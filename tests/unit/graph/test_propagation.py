@@ -4,8 +4,12 @@ from tests.unit.graph.helpers import graph
 
 
 def down_ids(g, failed, threshold=None):
+    """The down set, by both routes: node by node, and in waves over arrays (scenarios)."""
     eff = g.effective(threshold)
-    down = eff.down([g.index[f] for f in failed])
+    positions = [g.index[f] for f in failed]
+    down = eff.down(positions)
+    in_waves = eff.down_array(positions)
+    assert [bool(d) for d in down] == in_waves.tolist()
     return {g.nodes[i].id for i in range(len(g)) if down[i]}
 
 

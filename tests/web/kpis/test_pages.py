@@ -376,3 +376,16 @@ def test_breach_page_shows_value_target_and_finding(client, auth, world):
     assert "99.554 %" in page.text and "≥ 99.9 %" in page.text
     assert "Nimbus Cloud outage" in page.text  # the incident behind it
     assert f"#{breach.finding_id}" in page.text
+
+
+@pytest.mark.parametrize("query", ["from=9999-01&to=9999-12", "from=0001-01", "from=1000-01"])
+def test_months_beyond_what_the_maths_can_count_fall_back_to_the_default(
+    client, auth, world, query
+):
+    auth.login_as("vendor_manager")
+    own = world["own"]["vendor"].id
+    for path in ("/kpis/", f"/kpis/vendors/{own}"):
+        page = client.get(f"{path}?{query}")
+        assert page.status_code == 200, path
+        # The default months are shown instead of the impossible ones.
+        assert f'value="{query.split("&")[0].removeprefix("from=")}"' not in page.text

@@ -75,7 +75,7 @@ def validate_business_service_input(
             else:
                 clean[key] = text or None
         elif key == "criticality":
-            if value not in {c.value for c in Criticality}:
+            if value not in [c.value for c in Criticality]:  # a list: value may be unhashable
                 errors[key] = f"Must be one of {', '.join(c.value for c in Criticality)}."
             else:
                 clean[key] = value

@@ -80,13 +80,17 @@ def parse_json(source: str | bytes | Mapping[str, Any]) -> DependencyGraph:
     """A graph from interchange JSON (text, bytes, or an already decoded object)."""
     if isinstance(source, (str, bytes)):
         try:
-            data = json.loads(source)
+            data = json.loads(source, parse_constant=_no_constant)
         except UnicodeDecodeError as exc:
             raise InvalidGraph([Problem("file", f"is not UTF-8 text ({exc.reason})")]) from exc
         except json.JSONDecodeError as exc:
             raise InvalidGraph(
                 [Problem("file", f"is not valid JSON: {exc.msg} at line {exc.lineno}")]
             ) from exc
+        except ValueError as exc:  # NaN or Infinity, or a number of more than 4300 digits
+            raise InvalidGraph([Problem("file", f"is not valid JSON: {exc}")]) from exc
+        except RecursionError as exc:
+            raise InvalidGraph([Problem("file", "is nested too deeply to be a graph")]) from exc
     else:
         data = source
     if not isinstance(data, Mapping):
@@ -105,12 +109,33 @@ def parse_json(source: str | bytes | Mapping[str, Any]) -> DependencyGraph:
     )
 
 
+def _no_constant(name: str) -> float:
+    raise ValueError(f"{name} is not a number JSON allows")
+
+
+def _has_nul(value: Any) -> bool:
+    stack = [value]
+    while stack:
+        item = stack.pop()
+        if isinstance(item, str) and "\x00" in item:
+            return True
+        if isinstance(item, Mapping):
+            stack.extend(item.keys())
+            stack.extend(item.values())
+        elif isinstance(item, list):
+            stack.extend(item)
+    return False
+
+
 def _json_rows(items: list[Any], label: str, problems: list[Problem]) -> list[_Row]:
     rows = []
     for position, item in enumerate(items):
         where = f"{label}[{position}]"
         if not isinstance(item, Mapping):
             problems.append(Problem(where, "must be an object"))
+            continue
+        if _has_nul(item):
+            problems.append(Problem(where, "contains a NUL character (U+0000), which is not text"))
             continue
         rows.append(_Row(where, {k: v for k, v in item.items() if _present(v)}))
     return rows
@@ -133,19 +158,24 @@ def parse_csv(
     return _build(node_rows, edge_rows, problems)
 
 
-def _decode(data: str | bytes, label: str) -> str:
+def decode(data: str | bytes, label: str) -> str:
+    """UTF-8 text (a BOM dropped); InvalidGraph naming the file when it is not."""
     if isinstance(data, str):
-        return data.lstrip("\ufeff")
-    try:
-        return data.decode("utf-8-sig")
-    except UnicodeDecodeError as exc:
-        raise InvalidGraph([Problem(label, f"is not UTF-8 text ({exc.reason})")]) from exc
+        text = data.lstrip("\ufeff")
+    else:
+        try:
+            text = data.decode("utf-8-sig")
+        except UnicodeDecodeError as exc:
+            raise InvalidGraph([Problem(label, f"is not UTF-8 text ({exc.reason})")]) from exc
+    if "\x00" in text:  # no database text column can hold it
+        raise InvalidGraph([Problem(label, "contains a NUL character (U+0000), which is not text")])
+    return text
 
 
 def _csv_rows(
     data: str | bytes, label: str, required: tuple[str, ...], problems: list[Problem]
 ) -> list[_Row]:
-    reader = csv.reader(io.StringIO(_decode(data, label), newline=""))
+    reader = csv.reader(io.StringIO(decode(data, label), newline=""))
     try:
         header = next(reader)
     except StopIteration:
@@ -204,7 +234,10 @@ def _number(value: Any) -> float | None:
     if isinstance(value, bool):
         return None
     if isinstance(value, (int, float)):
-        number = float(value)
+        try:
+            number = float(value)
+        except OverflowError:  # an int beyond any float
+            return None
     elif isinstance(value, str):
         try:
             number = float(value.strip())
@@ -226,7 +259,7 @@ def _requires(value: Any) -> Requires | None:
         text = value.strip().lower()
         if text in ("all", "any"):
             return text
-        if text.isdigit() and int(text) >= 1:
+        if text.isascii() and text.isdigit() and int(text) >= 1:
             return int(text)
     return None
 

@@ -8,12 +8,15 @@ alternative whose switchover exceeds r does not count anywhere in that service's
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any
 
-import networkx as nx
+import numpy as np
+
+from vendor_portal.graph.domain.structure import Rows, Structure, gather, rows, structure
 
 Requires = str | int  # "all", "any" or a positive integer k
 
@@ -104,45 +107,147 @@ class DependencyGraph:
     """Nodes and edges, indexed by position for the analyses.
 
     Built from already validated data (see `interchange`); the constructor still refuses what
-    would make the analyses meaningless (unknown ends, duplicate ids, bad requirements)."""
+    would make the analyses meaningless (unknown ends, duplicate ids, bad requirements). Large
+    graphs are built with `from_arrays` (edges as arrays of node positions): the `Edge` objects
+    are then only made if someone asks for `edges`."""
 
     def __init__(self, nodes: Sequence[Node], edges: Sequence[Edge]) -> None:
-        self.nodes: tuple[Node, ...] = tuple(nodes)
-        self.edges: tuple[Edge, ...] = tuple(edges)
-        self.index: dict[str, int] = {}
-        for i, node in enumerate(self.nodes):
-            if node.id in self.index:
-                raise ValueError(f"duplicate node id {node.id!r}")
-            if node.kind not in KINDS:
-                raise ValueError(f"node {node.id!r} has unknown kind {node.kind!r}")
-            self.index[node.id] = i
-        n = len(self.nodes)
-        deps: list[list[int]] = [[] for _ in range(n)]
-        switchover: list[list[float]] = [[] for _ in range(n)]
-        seen: set[tuple[int, int]] = set()
-        for edge in self.edges:
-            a = self.index.get(edge.source)
-            b = self.index.get(edge.target)
+        self._set_nodes(nodes)
+        index = self.index
+        sources, targets = [], []
+        for edge in edges:
+            a = index.get(edge.source)
+            b = index.get(edge.target)
             if a is None or b is None:
                 raise ValueError(f"edge {edge.source} -> {edge.target} has an unknown end")
-            if (a, b) in seen:
-                raise ValueError(f"duplicate edge {edge.source} -> {edge.target}")
-            if edge.switchover_hours < 0:
-                raise ValueError(f"edge {edge.source} -> {edge.target}: negative switchover")
-            seen.add((a, b))
-            deps[a].append(b)
-            switchover[a].append(float(edge.switchover_hours))
-        self.deps: tuple[tuple[int, ...], ...] = tuple(tuple(d) for d in deps)
-        self.switchover: tuple[tuple[float, ...], ...] = tuple(tuple(s) for s in switchover)
-        # k per node: 0 for `all` (every dependency), else the number that must stay up.
-        self.k: tuple[int, ...] = tuple(self._k(node) for node in self.nodes)
-        self.services: tuple[int, ...] = tuple(
-            i for i, node in enumerate(self.nodes) if node.kind == NodeKind.BUSINESS_SERVICE
+            sources.append(a)
+            targets.append(b)
+        self._edges: tuple[Edge, ...] | None = tuple(edges)
+        self._edge_attributes: Mapping[int, Mapping[str, Any]] = {}
+        self._set_edges(
+            np.array(sources, dtype=np.int64),
+            np.array(targets, dtype=np.int64),
+            np.array([float(e.switchover_hours) for e in self._edges], dtype=np.float64),
         )
+
+    @classmethod
+    def from_arrays(
+        cls,
+        nodes: Sequence[Node],
+        sources: Any,
+        targets: Any,
+        switchover: Any,
+        edge_attributes: Mapping[int, Mapping[str, Any]] | None = None,
+    ) -> DependencyGraph:
+        """A graph from node positions: edge i runs from `sources[i]` to `targets[i]` with
+        `switchover[i]` hours; `edge_attributes` maps an edge position to its extra fields."""
+        graph = cls.__new__(cls)
+        graph._set_nodes(nodes)
+        n = len(graph.nodes)
+        src = np.asarray(sources, dtype=np.int64)
+        dst = np.asarray(targets, dtype=np.int64)
+        sw = np.asarray(switchover, dtype=np.float64)
+        if not (len(src) == len(dst) == len(sw)):
+            raise ValueError("sources, targets and switchover differ in length")
+        if len(src) and (min(src.min(), dst.min()) < 0 or max(src.max(), dst.max()) >= n):
+            bad = int(np.flatnonzero((src < 0) | (src >= n) | (dst < 0) | (dst >= n))[0])
+            raise ValueError(f"edge {bad} has an unknown end")
+        graph._edges = None
+        graph._edge_attributes = dict(edge_attributes or {})
+        graph._set_edges(src, dst, sw)
+        return graph
+
+    def _set_nodes(self, nodes: Sequence[Node]) -> None:
+        self.nodes: tuple[Node, ...] = tuple(nodes)
+        ids = [node.id for node in self.nodes]
+        kinds = [node.kind for node in self.nodes]
+        self.index: dict[str, int] = dict(zip(ids, range(len(ids)), strict=True))
+        self.node_ids: list[str] = ids  # the id of each node by position (do not change)
+        if len(self.index) < len(ids) or not KINDS.issuperset(kinds):
+            # The slow path, only to name the first problem.
+            seen: set[str] = set()
+            for node in self.nodes:
+                if node.id in seen:
+                    raise ValueError(f"duplicate node id {node.id!r}")
+                if node.kind not in KINDS:
+                    raise ValueError(f"node {node.id!r} has unknown kind {node.kind!r}")
+                seen.add(node.id)
+        # k per node: 0 for `all` (every dependency), else the number that must stay up.
+        self.k: tuple[int, ...] = tuple(
+            0 if node.requires == "all" else self._k(node) for node in self.nodes
+        )
+        service = NodeKind.BUSINESS_SERVICE.value
+        self.services: tuple[int, ...] = tuple(i for i, kind in enumerate(kinds) if kind == service)
         self._effective: dict[float | None, Effective] = {}
         self._components: list[list[int]] | None = None
+        self._structure: Structure | None = None
+        self._up: Rows | None = None
+        self._k_array: np.ndarray | None = None
+        self._edge_from_all: np.ndarray | None = None
+        # Other modules' figures about this graph, worked out once (see `scenario`).
+        self.derived: dict[str, Any] = {}
         # Where each node came from in an imported file ("nodes[3]", "nodes.csv line 4").
         self.locations: dict[str, str] = {}
+
+    def _set_edges(self, src: np.ndarray, dst: np.ndarray, sw: np.ndarray) -> None:
+        n = len(self.nodes)
+        if len(src):
+            pair = src * max(n, 1) + dst
+            ordered = np.sort(pair)  # (a sort beats numpy's hashing unique here)
+            if (ordered[1:] == ordered[:-1]).any():
+                _unique, first = np.unique(pair, return_index=True)
+                repeated = np.ones(len(pair), dtype=bool)
+                repeated[first] = False
+                later = int(np.flatnonzero(repeated)[0])  # the first edge seen twice
+                a, b = self.nodes[src[later]].id, self.nodes[dst[later]].id
+                raise ValueError(f"duplicate edge {a} -> {b}")
+            if (sw < 0).any():
+                bad = int(np.flatnonzero(sw < 0)[0])
+                a, b = self.nodes[src[bad]].id, self.nodes[dst[bad]].id
+                raise ValueError(f"edge {a} -> {b}: negative switchover")
+        self.edge_source: np.ndarray = src
+        self.edge_target: np.ndarray = dst
+        self.edge_switchover: np.ndarray = sw
+        down = rows(n, src, dst)
+        self._down = down
+        start = down.start.tolist()
+        targets = down.index.tolist()
+        self.deps: tuple[tuple[int, ...], ...] = tuple(
+            tuple(targets[a:b]) for a, b in itertools.pairwise(start)
+        )
+        self._switchover: tuple[tuple[float, ...], ...] | None = None
+
+    @property
+    def switchover(self) -> tuple[tuple[float, ...], ...]:
+        """Switchover hours of each node's dependencies, in the order of `deps` (made on first
+        use: the analyses read the edge arrays instead)."""
+        if self._switchover is None:
+            start = self._down.start.tolist()
+            hours = self.edge_switchover[self._down.edge].tolist()
+            self._switchover = tuple(tuple(hours[a:b]) for a, b in itertools.pairwise(start))
+        return self._switchover
+
+    @property
+    def edges(self) -> tuple[Edge, ...]:
+        if self._edges is None:
+            ids = [node.id for node in self.nodes]
+            extra = self._edge_attributes
+            self._edges = tuple(
+                Edge(ids[a], ids[b], s, extra.get(i, {}))
+                for i, (a, b, s) in enumerate(
+                    zip(
+                        self.edge_source.tolist(),
+                        self.edge_target.tolist(),
+                        self.edge_switchover.tolist(),
+                        strict=True,
+                    )
+                )
+            )
+        return self._edges
+
+    @property
+    def edge_count(self) -> int:
+        return len(self.edge_source)
 
     @staticmethod
     def _k(node: Node) -> int:
@@ -177,16 +282,43 @@ class DependencyGraph:
             found = self._effective[threshold] = Effective(self, threshold)
         return found
 
+    @property
+    def structure(self) -> Structure:
+        """Loops (strongly connected components) and heights, for dependencies-first order."""
+        if self._structure is None:
+            self._structure = structure(
+                len(self.nodes), self.edge_source, self.edge_target, self._down, self.up
+            )
+        return self._structure
+
+    @property
+    def k_array(self) -> np.ndarray:
+        if self._k_array is None:
+            self._k_array = np.array(self.k, dtype=np.int64)
+        return self._k_array
+
+    @property
+    def edge_from_all(self) -> np.ndarray:
+        """Per edge: does it leave an `all` node (where switchover times do not matter)?"""
+        if self._edge_from_all is None:
+            self._edge_from_all = self.k_array[self.edge_source] == 0
+        return self._edge_from_all
+
+    @property
+    def up(self) -> Rows:
+        """Dependants of each node in compressed rows (`edge` gives the edge position)."""
+        if self._up is None:
+            self._up = rows(len(self.nodes), self.edge_target, self.edge_source)
+        return self._up
+
     def components_dependencies_first(self) -> list[list[int]]:
         """Strongly connected components (loops, or single nodes), dependencies first."""
         if self._components is None:
-            g = nx.DiGraph()
-            g.add_nodes_from(range(len(self.nodes)))
-            g.add_edges_from((a, b) for a, ds in enumerate(self.deps) for b in ds)
-            condensed = nx.condensation(g)
-            order = list(nx.topological_sort(condensed))
-            order.reverse()  # edges point from dependant to dependency
-            self._components = [sorted(condensed.nodes[c]["members"]) for c in order]
+            shape = self.structure
+            order = np.lexsort((np.arange(len(self.nodes)), shape.height)).tolist()
+            loop_of = {members[0]: members for members in shape.loops}
+            component = shape.component.tolist()
+            self._components = [loop_of.get(x, [x]) for x in order if component[x] == x]
         return self._components
 
     def loops(self) -> list[list[int]]:
@@ -197,11 +329,10 @@ class DependencyGraph:
         ]
 
     def dependants(self) -> list[list[int]]:
-        out: list[list[int]] = [[] for _ in range(len(self.nodes))]
-        for a, ds in enumerate(self.deps):
-            for b in ds:
-                out[b].append(a)
-        return out
+        up = self.up
+        start = up.start.tolist()
+        sources = up.index.tolist()
+        return [sources[a:b] for a, b in itertools.pairwise(start)]
 
 
 class Effective:
@@ -211,31 +342,61 @@ class Effective:
     node with need <= 0 has an unmet requirement (down with nothing failed); a node with no
     dependencies and need 1 can only be failed directly."""
 
-    __slots__ = ("_baseline", "_dependants", "deps", "need", "threshold", "unmet")
+    __slots__ = (
+        "_baseline",
+        "_baseline_array",
+        "_counted",
+        "_dependants",
+        "_deps",
+        "_graph",
+        "_need",
+        "_need_array",
+        "threshold",
+        "unmet",
+    )
 
     def __init__(self, graph: DependencyGraph, threshold: float | None) -> None:
         self.threshold = threshold
+        self._graph = graph
         n = len(graph.nodes)
-        deps: list[tuple[int, ...]] = []
-        need: list[int] = []
-        for i in range(n):
-            k = graph.k[i]
-            ds = graph.deps[i]
-            if k == 0:
-                deps.append(ds)
-                need.append(1)
-                continue
-            if threshold is not None:
-                ds = tuple(
-                    d for d, s in zip(ds, graph.switchover[i], strict=True) if s <= threshold
-                )
-            deps.append(ds)
-            need.append(len(ds) - k + 1)
-        self.deps: list[tuple[int, ...]] = deps
-        self.need: list[int] = need
-        self.unmet: list[int] = [i for i in range(n) if need[i] <= 0]
+        src, sw = graph.edge_source, graph.edge_switchover
+        # An edge counts unless it leaves an `any` / k-of-n node and switches over too slowly.
+        counted = None if threshold is None else graph.edge_from_all | (sw <= threshold)
+        if counted is not None and counted.all():
+            counted = None
+        self._counted = counted
+        degree = np.bincount(src if counted is None else src[counted], minlength=n)
+        k = graph.k_array
+        need = np.where(k == 0, 1, degree - k + 1)
+        self._need_array = need
+        self.unmet: list[int] = np.flatnonzero(need <= 0).tolist()
+        self._need: list[int] | None = None
+        self._deps: list[tuple[int, ...]] | None = None
         self._baseline: bytearray | None = None
+        self._baseline_array: np.ndarray | None = None
         self._dependants: list[list[int]] | None = None
+
+    @property
+    def need(self) -> list[int]:
+        if self._need is None:
+            self._need = self._need_array.tolist()
+        return self._need
+
+    @property
+    def deps(self) -> list[tuple[int, ...]]:
+        """The counted dependencies of each node (made on first use)."""
+        if self._deps is None:
+            graph, threshold = self._graph, self.threshold
+            deps = list(graph.deps)
+            if self._counted is not None:
+                for i in np.unique(graph.edge_source[~self._counted]).tolist():
+                    deps[i] = tuple(
+                        d
+                        for d, s in zip(graph.deps[i], graph.switchover[i], strict=True)
+                        if s <= threshold  # type: ignore[operator]
+                    )
+            self._deps = deps
+        return self._deps
 
     @property
     def dependants(self) -> list[list[int]]:
@@ -273,6 +434,40 @@ class Effective:
                         down[i] = 1
                         stack.append(i)
         return down
+
+    def down_array(self, failed: Iterable[int]) -> np.ndarray:
+        """The same least fixed point as `down`, as a boolean array, computed in waves over
+        numpy arrays: what a scenario on a large graph uses."""
+        up = self._graph.up
+        need = self._need_array
+        counted = self._counted
+        n = len(need)
+        down = np.zeros(n, dtype=bool)
+        count = np.zeros(n, dtype=np.int64)
+        frontier = np.unique(np.array([*self.unmet, *failed], dtype=np.int64))
+        down[frontier] = True
+        while frontier.size:
+            positions = gather(up.start, frontier)
+            if counted is not None:
+                positions = positions[counted[up.edge[positions]]]
+            hit = up.index[positions]
+            hit = hit[~down[hit]]
+            if not hit.size:
+                break
+            np.add.at(count, hit, 1)
+            frontier = hit[count[hit] >= need[hit]]
+            if frontier.size > 1:  # without repeats: a node is counted once per dependency
+                frontier.sort()
+                frontier = frontier[np.concatenate(([True], frontier[1:] != frontier[:-1]))]
+            down[frontier] = True
+        return down
+
+    @property
+    def baseline_array(self) -> np.ndarray:
+        """`baseline` as a boolean array."""
+        if self._baseline_array is None:
+            self._baseline_array = self.down_array(())
+        return self._baseline_array
 
     @property
     def baseline(self) -> bytearray:

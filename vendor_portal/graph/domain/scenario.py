@@ -11,14 +11,15 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass
+from typing import NamedTuple
 
-import networkx as nx
+import numpy as np
 
 from vendor_portal.graph.domain.model import NO_FILTER, DependencyGraph, NodeKind
+from vendor_portal.graph.domain.structure import structure
 
 
-@dataclass(frozen=True)
-class RestorationStep:
+class RestorationStep(NamedTuple):
     wave: int  # 1 first; every dependency of a step is in an earlier wave
     nodes: tuple[str, ...]  # one node, or the members of a loop
     loop: bool
@@ -49,20 +50,39 @@ def nodes_in_places(
     also matched by its name or id."""
     wanted_countries = {c.strip().upper() for c in countries if c.strip()}
     wanted_regions = {r.strip().lower() for r in regions if r.strip()}
-    out = set()
+    if not wanted_countries and not wanted_regions:
+        return set()
+    by_country, by_region = _places(graph)
+    out: set[str] = set()
+    for country in wanted_countries:
+        out.update(by_country.get(country, ()))
+    for region in wanted_regions:
+        out.update(by_region.get(region, ()))
+    return out
+
+
+def _places(graph: DependencyGraph) -> tuple[dict[str, list[str]], dict[str, list[str]]]:
+    """Node ids by country and by region name, worked out once per graph."""
+    found = graph.derived.get("places")
+    if found is not None:
+        return found
+    by_country: dict[str, list[str]] = defaultdict(list)
+    by_region: dict[str, list[str]] = defaultdict(list)
+    regions = (NodeKind.CLOUD_REGION, NodeKind.GEO_REGION)
     for node in graph.nodes:
-        country = str(node.attributes.get("country", "")).upper()
-        if country and country in wanted_countries:
-            out.add(node.id)
-        if node.kind in (NodeKind.CLOUD_REGION, NodeKind.GEO_REGION):
+        country = str(node.attributes.get("country", "")).upper() if node.attributes else ""
+        if country:
+            by_country[country].append(node.id)
+        if node.kind in regions:
             names = {
                 node.id.lower(),
                 node.name.lower(),
                 str(node.attributes.get("region", "")).lower(),
             }
-            if names & wanted_regions:
-                out.add(node.id)
-    return out
+            for name in names:
+                by_region[name].append(node.id)
+    found = graph.derived["places"] = (by_country, by_region)
+    return found
 
 
 def run_scenario(graph: DependencyGraph, failed: Iterable[str]) -> ScenarioResult:
@@ -74,12 +94,13 @@ def run_scenario(graph: DependencyGraph, failed: Iterable[str]) -> ScenarioResul
     down_services: list[int] = []
     already: list[int] = []
     switched: list[int] = []
-    instant = graph.effective(0.0)  # only alternatives already running (no switchover)
-    instant_down = instant.down(positions) if graph.services else bytearray()
+    if graph.services:
+        # Only alternatives already running (no switchover).
+        instant_down = graph.effective(0.0).down_array(positions)
     for threshold, group in groups.items():
         eff = graph.effective(threshold)
-        base = eff.baseline
-        down = eff.down(positions)
+        base = eff.baseline_array
+        down = eff.down_array(positions)
         for s in group:
             if base[s]:
                 already.append(s)
@@ -93,40 +114,58 @@ def run_scenario(graph: DependencyGraph, failed: Iterable[str]) -> ScenarioResul
     switched.sort(key=order.__getitem__)
     cost = sum(graph.nodes[s].downtime_cost_per_hour for s in down_services)
     physical = graph.effective(NO_FILTER)
-    down = physical.down(positions)
-    base = physical.baseline
-    to_restore = [i for i in range(len(graph)) if down[i] and not base[i]]
+    to_restore = np.flatnonzero(physical.down_array(positions) & ~physical.baseline_array)
     return ScenarioResult(
         failed=failed_ids,
         down_services=tuple(graph.ids(down_services)),
         already_down=tuple(graph.ids(already)),
         switched_over=tuple(graph.ids(switched)),
         cost_per_hour=cost,
-        down_nodes=tuple(graph.ids(to_restore)),
+        down_nodes=tuple(graph.ids(to_restore.tolist())),
         restoration=tuple(restoration_order(graph, to_restore)),
     )
 
 
+_KIND_RANK = {k: i for i, k in enumerate(reversed(list(NodeKind)))}
+
+
+def _ranks(graph: DependencyGraph) -> tuple[np.ndarray, np.ndarray]:
+    """Per node: the rank of its kind in restoration order (regions first) and of its name."""
+    found = graph.derived.get("restoration_ranks")
+    if found is None:
+        nodes = graph.nodes
+        kind = np.array([_KIND_RANK[node.kind] for node in nodes], dtype=np.int64)
+        by_name = sorted(range(len(nodes)), key=lambda i: nodes[i].name)
+        name = np.empty(len(nodes), dtype=np.int64)
+        name[by_name] = np.arange(len(nodes))
+        found = graph.derived["restoration_ranks"] = (kind, name)
+    return found
+
+
 def restoration_order(graph: DependencyGraph, down: Iterable[int]) -> list[RestorationStep]:
-    """Down nodes in an order in which they can be brought back: dependencies first, in waves;
-    a loop is one step with all its members."""
-    nodes = list(down)
-    inside = set(nodes)
-    g = nx.DiGraph()
-    g.add_nodes_from(nodes)
-    g.add_edges_from((a, b) for a in nodes for b in graph.deps[a] if b in inside)
-    condensed = nx.condensation(g)
-    order = list(nx.topological_sort(condensed))
-    order.reverse()
-    wave: dict[int, int] = {}
-    steps: list[RestorationStep] = []
-    for c in order:
-        members = sorted(condensed.nodes[c]["members"])
-        wave[c] = 1 + max((wave[d] for d in condensed.successors(c)), default=0)
-        loop = len(members) > 1 or members[0] in graph.deps[members[0]]
-        steps.append(RestorationStep(wave[c], tuple(graph.ids(members)), loop))
-    kind_rank = {k: i for i, k in enumerate(reversed(list(NodeKind)))}
-    steps.sort(
-        key=lambda s: (s.wave, kind_rank[graph.node(s.nodes[0]).kind], graph.node(s.nodes[0]).name)
-    )
+    """Down nodes in an order in which they can be brought back: dependencies first, in waves
+    (regions, then facilities, ... by name within a wave); a loop is one step with all its
+    members."""
+    nodes = np.unique(np.fromiter(down, dtype=np.int64))
+    if not nodes.size:
+        return []
+    n = len(graph)
+    inside = np.zeros(n, dtype=bool)
+    inside[nodes] = True
+    src, dst = graph.edge_source, graph.edge_target
+    kept = inside[src] & inside[dst]
+    shape = structure(n, src[kept], dst[kept])
+    first = nodes[shape.component[nodes] == nodes]  # a loop is named by its first member
+    kind, name = _ranks(graph)
+    first = first[np.lexsort((first, name[first], kind[first], shape.height[first]))]
+    waves = (shape.height[first] + 1).tolist()
+    loop_of = {members[0]: members for members in shape.loops}
+    ids = [node.id for node in graph.nodes] if len(first) > n // 8 else None
+    steps = []
+    for x, wave in zip(first.tolist(), waves, strict=True):
+        members = loop_of.get(x)
+        if members is not None:
+            steps.append(RestorationStep(wave, tuple(graph.ids(members)), True))
+        else:
+            steps.append(RestorationStep(wave, (ids[x] if ids else graph.nodes[x].id,), False))
     return steps

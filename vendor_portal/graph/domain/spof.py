@@ -4,31 +4,46 @@ Two routes to the same answer:
 
 - `brute_force_reports`: the reference. For each node v, fail v alone, propagate (least fixed
   point) and see which services went down.
-- `spof_reports`: a dynamic programme over the condensation of the graph, once per distinct
-  switchover threshold (RTO). For a node x outside any loop, the set of nodes whose failure alone
-  takes x down is {x} plus: for `all`, the union of its dependencies' sets; for `any`, their
-  intersection; for k-of-n, the nodes in more than n-k of them. Dependencies already down with
-  nothing failed count as down for every candidate. A loop (strongly connected component) is
-  solved by propagating inside it once per distinct pattern of failed dependencies outside it,
-  and once per member failed on its own: exactly the least fixed point restricted to the loop.
+- `spof_reports`: a dynamic programme over the graph, dependencies first (`structure` gives the
+  order and the loops, over numpy arrays). For a node x outside any loop, the set of nodes whose
+  failure alone takes x down is {x} plus: for `all`, the union of its dependencies' sets; for
+  `any`, their intersection; for k-of-n, the nodes in more than n-k of them. Dependencies
+  already down with nothing failed count as down for every candidate. A loop (strongly
+  connected component) is solved by propagating inside it once per distinct pattern of failed
+  dependencies outside it, and once per member failed on its own: exactly the least fixed point
+  restricted to the loop.
+
+  Services are judged under their own RTO, which decides which alternatives count. Rather than
+  one pass per RTO, the programme visits only the nodes some service depends on, under the RTOs
+  of those services, and computes a node's sets once for all RTOs between which nothing below it
+  changes (no edge below it starts to count): low in a supply map that is nearly every node.
+  Sets are Python sets of node positions, so a node's cost follows the size of its answer, not
+  the size of the graph. Witnesses are read back from the sets: from the service down, a
+  dependency whose set holds the failed node carries the failure (a tree per service, walked
+  breadth first, so the chains come shortest first).
 
 Both give, per service, the same SPOF set, gaps and common causes; `tests/unit/graph` checks that
 on random graphs with loops, k-of-n nodes, duplicate paths, shared regions and switchover times.
+`benchmarks/graph.py` measures it on a million edges.
 """
 
 from __future__ import annotations
 
-from collections import defaultdict, deque
-from collections.abc import Callable, Iterable, Sequence
+import gc
+from collections import Counter, defaultdict, deque
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
+from typing import NamedTuple
 
-from vendor_portal.graph.domain import bits as B
+import numpy as np
+
 from vendor_portal.graph.domain.model import DependencyGraph, Effective
+from vendor_portal.graph.domain.structure import gather, stable_order
 
 
-@dataclass(frozen=True)
-class Spof:
-    """A node whose failure alone takes the service down (beyond its RTO)."""
+class Spof(NamedTuple):
+    """A node whose failure alone takes the service down (beyond its RTO). A named tuple: a
+    large map has hundreds of thousands of them."""
 
     node: str
     # From the failed node up to the service; each node depends on the one before it.
@@ -40,6 +55,105 @@ class Spof:
     @property
     def common_cause(self) -> bool:
         return bool(self.defeats)
+
+
+# Per node, under one threshold: each node whose failure alone takes it down, with the
+# dependency through which that failure arrives (see `_Programme`).
+Hops = dict[int, int]
+
+
+class Spofs(Sequence[Spof]):
+    """The SPOFs of one service with their witnesses, as the programme leaves them.
+
+    A large map has hundreds of thousands of SPOFs whose witnesses share most of their links.
+    The programme keeps, per node, the next link towards each failure that takes it down; a
+    witness is those links followed from the service down to the SPOF, O(length of the chain)
+    with nothing searched again. `witness(node_id)` reads one; iterating (or indexing) gives
+    `Spof`s in report order (shortest chains first, then by id), made when first read.
+    Compares equal to a tuple of the same `Spof`s."""
+
+    __slots__ = ("_defeats", "_hops", "_ids", "_index", "_order", "_service")
+
+    def __init__(
+        self,
+        ids: Sequence[str],
+        index: Mapping[str, int],
+        service: int,
+        hops: Sequence[Hops | None],
+        defeats: dict[int, tuple[str, ...]],
+    ) -> None:
+        self._ids = ids
+        self._index = index
+        self._service = service
+        self._hops = hops  # per node position: its SPOF set with the next links
+        self._defeats = defeats
+        self._order: list[int] | None = None
+
+    def _chain(self, v: int) -> list[int]:
+        """From the service down to v."""
+        hops = self._hops
+        x = self._service
+        chain = [x]
+        while x != v:
+            x = hops[x][v]  # type: ignore[index]
+            chain.append(x)
+        return chain
+
+    def _make(self, v: int) -> Spof:
+        ids = self._ids
+        chain = self._chain(v)
+        return Spof(ids[v], tuple(ids[x] for x in reversed(chain)), self._defeats.get(v, ()))
+
+    @property
+    def order(self) -> list[int]:
+        """The SPOFs' positions in report order."""
+        if self._order is None:
+            ids, service = self._ids, self._service
+            ranked = sorted(
+                (len(self._chain(v)), ids[v], v)
+                for v in self._hops[service]  # type: ignore[union-attr]
+                if v != service
+            )
+            self._order = [v for _length, _id, v in ranked]
+        return self._order
+
+    def __len__(self) -> int:
+        return len(self._hops[self._service]) - 1  # type: ignore[arg-type]
+
+    def __getitem__(self, i):  # type: ignore[override]
+        if isinstance(i, slice):
+            return tuple(map(self._make, self.order[i]))
+        return self._make(self.order[i])
+
+    def __iter__(self) -> Iterator[Spof]:
+        return map(self._make, self.order)
+
+    @property
+    def ids(self) -> frozenset[str]:
+        ids, service = self._ids, self._service
+        return frozenset(ids[v] for v in self._hops[service] if v != service)  # type: ignore[union-attr]
+
+    def witness(self, node_id: str) -> tuple[str, ...] | None:
+        """The witness of one SPOF (None if the node is not one), from it up to the service."""
+        spof = self.find(node_id)
+        return None if spof is None else spof.witness
+
+    def find(self, node_id: str) -> Spof | None:
+        v = self._index.get(node_id)
+        if v is None or v == self._service or v not in self._hops[self._service]:  # type: ignore[operator]
+            return None
+        return self._make(v)
+
+    def __eq__(self, other: object) -> bool:
+        if isinstance(other, Spofs | tuple | list):
+            return len(self) == len(other) and tuple(self) == tuple(other)
+        return NotImplemented
+
+    def __hash__(self) -> int:
+        return hash(tuple(self))
+
+    def __repr__(self) -> str:
+        return f"Spofs({tuple(self)!r})"
 
 
 @dataclass(frozen=True)
@@ -61,14 +175,18 @@ class ServiceReport:
     service: str
     threshold: float | None  # the RTO the analysis used (None: every alternative counts)
     down: bool  # already down with nothing failed: it lists gaps and no SPOFs
-    spofs: tuple[Spof, ...]
+    spofs: Sequence[Spof]  # a tuple, or `Spofs` from the programme
     gaps: tuple[Gap, ...]
 
     @property
     def spof_ids(self) -> frozenset[str]:
+        if isinstance(self.spofs, Spofs):
+            return self.spofs.ids
         return frozenset(s.node for s in self.spofs)
 
     def spof(self, node_id: str) -> Spof | None:
+        if isinstance(self.spofs, Spofs):
+            return self.spofs.find(node_id)
         return next((s for s in self.spofs if s.node == node_id), None)
 
 
@@ -212,87 +330,304 @@ def _witness_by_search(
 # --- the dynamic programme ------------------------------------------------------------------
 
 
-class _Loop:
-    """Propagation runs inside one strongly connected component, kept for the witnesses."""
+def _at_least(sets: Sequence[Hops], m: int) -> set[int]:
+    """The members of at least `m` of `sets` (1 < m < len(sets))."""
+    counts: Counter[int] = Counter()
+    for s in sets:
+        counts.update(s.keys())
+    return {v for v, c in counts.items() if c >= m}
 
-    __slots__ = ("runs",)
 
-    def __init__(self) -> None:
-        # (candidates as a bit set, cause per member that went down)
-        self.runs: list[tuple[int, dict[int, int]]] = []
+def _first_carrier(ds: Sequence[int], sets: Sequence[Hops], members: Iterable[int]) -> Hops:
+    """`members` (each in at least one of `sets`), each with the first of `ds` whose set holds
+    it: dictionaries built from the last to the first, so that earlier ones win."""
+    hops: Hops = {}
+    for d, found in zip(reversed(ds), reversed(sets), strict=True):
+        hops.update(dict.fromkeys(found.keys() & members, d))
+    return hops
 
-    def cause(self, x: int, v: int) -> int:
-        bit = 1 << v
-        for mask, cause in self.runs:
-            if mask & bit:
-                return cause[x]
-        raise KeyError((x, v))
+
+def _union(ds: Sequence[int], sets: Sequence[Hops]) -> Hops:
+    """The union of `sets`, each member with the first of `ds` whose set holds it."""
+    if len(sets) == 1:
+        return dict.fromkeys(sets[0], ds[0])
+    hops = dict.fromkeys(sets[-1], ds[-1])
+    for i in range(len(sets) - 2, -1, -1):
+        hops.update(dict.fromkeys(sets[i], ds[i]))
+    return hops
+
+
+class _Plan:
+    """What the programme needs to know about thresholds before it starts.
+
+    The services are grouped by threshold (their RTO); thresholds are numbered in increasing
+    order (no RTO last). An edge out of an `any` / k-of-n node counts from the first threshold
+    at or above its switchover time. Two masks of threshold numbers per node, both worked out
+    level by level over numpy arrays:
+
+    - `needed`: the thresholds under which some chosen service depends on the node (through
+      counted edges);
+    - `breaks`: the thresholds at which some edge below the node starts to count. Two thresholds
+      with no break between them see the same graph below the node, so its answers are shared:
+      most nodes low in a supply map have one answer for every RTO."""
+
+    def __init__(self, graph: DependencyGraph, services: Sequence[int]) -> None:
+        self.graph = graph
+        values = sorted({graph.threshold(s) for s in services}, key=_threshold_order)
+        self.thresholds: list[float | None] = values
+        position = {t: i for i, t in enumerate(values)}
+        self.number = [position[graph.threshold(s)] for s in services]
+        count = len(values)
+        n = len(graph)
+        src, dst = graph.edge_source, graph.edge_target
+        limits = np.array([np.inf if t is None else t for t in values], dtype=np.float64)
+        # First threshold number under which each edge counts (`count`: never).
+        first = np.searchsorted(limits, graph.edge_switchover, side="left")
+        first[graph.edge_from_all] = 0
+        late = first > 0
+        shape = graph.structure
+        height = shape.height
+        top = int(height.max(initial=0)) + 1
+        by_height = stable_order(height[src], top)
+        bounds = np.searchsorted(height[src][by_height], np.arange(int(height.max(initial=0)) + 2))
+        loops_at: dict[int, list[list[int]]] = defaultdict(list)
+        for members in shape.loops:
+            loops_at[int(height[members[0]])].append(members)
+        full = (1 << count) - 1
+        # breaks: bottom up.
+        breaks = np.zeros(n, dtype=np.int64)
+        inner = (first > 0) & (first < count)
+        np.bitwise_or.at(breaks, src[inner], np.left_shift(1, first[inner]))
+        for h in range(len(bounds) - 1):
+            edges = by_height[bounds[h] : bounds[h + 1]]
+            if h and edges.size:
+                np.bitwise_or.at(breaks, src[edges], breaks[dst[edges]])
+            for members in loops_at.get(h, ()):
+                breaks[members] = np.bitwise_or.reduce(breaks[members])
+        # needed: top down, through the edges that count.
+        needed = np.zeros(n, dtype=np.int64)
+        np.bitwise_or.at(needed, np.array(services, dtype=np.int64), np.left_shift(1, self.number))
+        passes = full & ~(np.left_shift(1, np.minimum(first, count)) - 1)
+        for h in range(len(bounds) - 2, -1, -1):
+            for members in loops_at.get(h, ()):
+                needed[members] = np.bitwise_or.reduce(needed[members])
+            edges = by_height[bounds[h] : bounds[h + 1]]
+            if edges.size:
+                np.bitwise_or.at(needed, dst[edges], needed[src[edges]] & passes[edges])
+        order = np.flatnonzero(needed)
+        # Per needed node with an edge that does not always count: each edge's first threshold.
+        self.first_by_node: dict[int, tuple[int, ...]] = {}
+        if late.any():
+            has_late = np.zeros(n, dtype=bool)
+            has_late[src[late]] = True
+            has_late &= needed != 0
+            begin = graph._down.start
+            chosen = np.flatnonzero(has_late)
+            positions = gather(begin, chosen)
+            firsts = first[graph._down.edge[positions]].tolist()
+            ends = np.cumsum(begin[chosen + 1] - begin[chosen]).tolist()
+            self.first_by_node = {
+                x: tuple(firsts[a:b])
+                for x, a, b in zip(chosen.tolist(), [0, *ends], ends, strict=False)
+            }
+        self.order: list[int] = order[stable_order(height[order], top)].tolist()
+        self.needed: list[int] = needed.tolist()
+        self.breaks: list[int] = breaks.tolist()
+        self.component: list[int] | None = None if shape.acyclic else shape.component.tolist()
+        self.loop_members = {members[0]: members for members in shape.loops}
+
+    def counted(self, x: int, number: int) -> tuple[int, ...]:
+        """The dependencies of x that count under threshold `number`."""
+        firsts = self.first_by_node.get(x)
+        deps = self.graph.deps[x]
+        if firsts is None:
+            return deps
+        return tuple(d for d, f in zip(deps, firsts, strict=True) if f <= number)
+
+
+def _threshold_order(t: float | None) -> float:
+    return float("inf") if t is None else t
 
 
 class _Programme:
-    """SPOF sets of every node a group of services (one threshold) depends on."""
+    """SPOF sets of every node the chosen services depend on, under each of their thresholds.
 
-    def __init__(self, graph: DependencyGraph, eff: Effective, services: Sequence[int]) -> None:
+    Per threshold number t and node x: `spofs[t][x]` the nodes whose failure alone takes x down
+    (x included), None when x is down with nothing failed, as a dictionary that gives for each
+    of them the dependency of x through which its failure arrives (the first in dependency
+    order; x for x itself): the next link of a witness, so that walking these links from a
+    service down to a SPOF gives its witness without searching; `marks[t][x]` the nodes x depends on
+    (counted edges, x included) that the reports look at: those down with nothing failed (gaps)
+    and those a single failure defeats by taking out two or more alternatives at once;
+    `defeated[t][x]` those single failures."""
+
+    def __init__(self, graph: DependencyGraph, plan: _Plan) -> None:
         self.graph = graph
-        self.eff = eff
-        # Down with nothing failed, worked out along the way (dependencies come first).
-        base = self.base = bytearray(len(graph))
-        deps = eff.deps
-        need = eff.need
-        relevant = bytearray(len(graph))
-        for i in eff.closure(services):
-            relevant[i] = 1
-        # spofs[x]: the nodes whose failure alone takes x down (x included); None for a node
-        # down with nothing failed. reach[x]: x and every node it depends on (counted edges).
-        self.spofs: dict[int, int | None] = {}
-        self.reach: dict[int, int] = {}
-        self.loops: dict[int, _Loop] = {}
-        spofs = self.spofs
-        reach = self.reach
-        # The components of the whole graph serve every threshold: removing slow alternatives
-        # only removes edges, so this order still puts dependencies first, and a component that
-        # falls apart without them is still solved exactly by the loop routine.
-        for component in graph.components_dependencies_first():
-            members = [x for x in component if relevant[x]]
-            if not members:
+        self.plan = plan
+        count = len(plan.thresholds)
+        n = len(graph)
+        self.spofs: list[list[Hops | None]] = [[None] * n for _ in range(count)]
+        self.marks: list[list[frozenset[int]]] = [[_EMPTY] * n for _ in range(count)]
+        self.defeated: list[dict[int, set[int]]] = [{} for _ in range(count)]
+        low = [(2 << t) - 1 for t in range(count)]
+        needed, breaks, k = plan.needed, plan.breaks, graph.k
+        component = plan.component
+        spofs, marks, defeated = self.spofs, self.marks, self.defeated
+        first_by_node, all_deps = plan.first_by_node, graph.deps
+        # The hot loop: one pass over the nodes, dependencies first, written out by hand.
+        for x in plan.order:
+            mask, cut = needed[x], breaks[x]
+            if component is not None and (component[x] != x or x in plan.loop_members):
+                if component[x] == x:
+                    self._solve_loop(plan.loop_members[x], mask, cut, low)
                 continue
-            if len(members) == 1 and members[0] not in deps[members[0]]:
-                x = members[0]
-                ds = deps[x]
-                r = 1 << x
-                for d in ds:
-                    r |= reach[d]
-                reach[x] = r
-                if need[x] <= 0 or sum(base[d] for d in ds) >= need[x]:
-                    base[x] = 1
-                    spofs[x] = None
+            kx = k[x]
+            if not all_deps[x]:
+                # No dependencies: down by its own failure only, under every threshold (or,
+                # needing some, down with nothing failed).
+                value, mark = ({x: x}, _EMPTY) if kx == 0 else (None, frozenset((x,)))
+                while mask:
+                    bit = mask & -mask
+                    mask ^= bit
+                    t = bit.bit_length() - 1
+                    spofs[t][x] = value
+                    marks[t][x] = mark
+                continue
+            firsts = first_by_node.get(x)
+            previous_class = previous = -1
+            while mask:
+                bit = mask & -mask
+                mask ^= bit
+                t = bit.bit_length() - 1
+                klass = (cut & low[t]).bit_length()
+                if klass == previous_class:
+                    # Nothing below x changes between the two thresholds: same answers.
+                    spofs[t][x] = spofs[previous][x]
+                    marks[t][x] = marks[previous][x]
+                    found = defeated[previous].get(x)
+                    if found is not None:
+                        defeated[t][x] = found
                     continue
-                live = [spofs[d] for d in ds if not base[d]]
-                m = need[x] - (len(ds) - len(live))  # down dependencies still needed
-                spofs[x] = (1 << x) | B.at_least(live, m)  # type: ignore[arg-type]
-            else:
-                self._loop(members)
+                previous_class, previous = klass, t
+                ds = all_deps[x]
+                if firsts is not None:
+                    ds = tuple(d for d, f in zip(ds, firsts, strict=True) if f <= t)
+                spofs_t = spofs[t]
+                sets = list(map(spofs_t.__getitem__, ds))
+                flagged = False
+                result: Hops | None
+                if kx == 0:
+                    # `all`: down when any dependency is; the union of their sets.
+                    if None in sets:
+                        result = None
+                        flagged = True
+                    elif sets:
+                        # Built from the last to the first: earlier dependencies win.
+                        last = len(sets) - 1
+                        result = dict.fromkeys(sets[last], ds[last])  # type: ignore[arg-type]
+                        while last:
+                            last -= 1
+                            result.update(dict.fromkeys(sets[last], ds[last]))  # type: ignore[arg-type]
+                        result[x] = x
+                    else:
+                        result = {x: x}
+                else:
+                    if None in sets:
+                        live_ds = [d for d, s in zip(ds, sets, strict=True) if s is not None]
+                        live = [s for s in sets if s is not None]
+                    else:
+                        live_ds, live = ds, sets  # type: ignore[assignment]
+                    need = len(ds) - kx + 1
+                    down = len(ds) - len(live)
+                    if need <= 0 or down >= need:
+                        result = None
+                        flagged = True
+                    else:
+                        m = need - down
+                        defeats: set[int] | None = None
+                        if not live:
+                            result = {x: x}
+                        elif m == len(live):
+                            # In every live set: the first live dependency carries them all,
+                            # and with two or more alternatives each of them defeats x.
+                            if len(live) == 1:
+                                result = dict.fromkeys(live[0], live_ds[0])
+                            else:
+                                common = live[0].keys() & live[1].keys()
+                                for other in live[2:]:
+                                    common &= other.keys()
+                                result = dict.fromkeys(common, live_ds[0])
+                                defeats = common
+                        elif m == 1:
+                            result = _union(live_ds, live)
+                        else:
+                            result = _first_carrier(live_ds, live, _at_least(live, m))
+                        result[x] = x
+                        if defeats is not None:
+                            if defeats:
+                                defeated[t][x] = defeats
+                                flagged = True
+                        elif len(result) > 1:
+                            # Single failures that take out two or more alternatives at once.
+                            defeats = {
+                                v for v in result if v != x and sum(v in s for s in live) >= 2
+                            }
+                            if defeats:
+                                defeated[t][x] = defeats
+                                flagged = True
+                spofs_t[x] = result
+                marks_t = marks[t]
+                below = list(filter(None, map(marks_t.__getitem__, ds)))
+                if flagged:
+                    below.append(frozenset((x,)))
+                if below:
+                    marks_t[x] = below[0] if len(below) == 1 else frozenset().union(*below)
 
-    def _loop(self, members: list[int]) -> None:
-        eff, base, spofs = self.eff, self.base, self.spofs
-        deps, need = eff.deps, eff.need
+    def _solve_loop(self, members: list[int], mask: int, cut: int, low: list[int]) -> None:
+        previous_class = previous = -1
+        for t in range(len(low)):
+            if not (mask >> t) & 1:
+                continue
+            klass = (cut & low[t]).bit_length()
+            if klass == previous_class:
+                self._copy(members, previous, t)
+                continue
+            previous_class, previous = klass, t
+            self._loop(members, t)
+
+    def _copy(self, members: Sequence[int], source: int, t: int) -> None:
+        spofs, marks, defeated = self.spofs, self.marks, self.defeated
+        for x in members:
+            spofs[t][x] = spofs[source][x]
+            marks[t][x] = marks[source][x]
+            found = defeated[source].get(x)
+            if found is not None:
+                defeated[t][x] = found
+
+    def _loop(self, members: list[int], t: int) -> None:
+        plan = self.plan
+        spofs_t, marks_t = self.spofs[t], self.marks[t]
         inside = set(members)
-        outside: set[int] = set()
-        for x in members:
-            outside.update(d for d in deps[x] if d not in inside)
-        self._loop_reach(members, inside)
-        self._loop_baseline(members, inside)
+        deps = {x: plan.counted(x, t) for x in members}
+        k = self.graph.k
+        need = {x: 1 if k[x] == 0 else len(deps[x]) - k[x] + 1 for x in members}
+        base = {x: False for x in members}
+
+        def is_down(d: int) -> bool:
+            return base[d] if d in inside else spofs_t[d] is None
+
+        # Down with nothing failed: the least fixed point inside, given what is down outside.
+        changed = True
+        while changed:
+            changed = False
+            for x in members:
+                if not base[x] and (need[x] <= 0 or sum(map(is_down, deps[x])) >= need[x]):
+                    base[x] = changed = True
         alive = [x for x in members if not base[x]]
-        for x in members:
-            if base[x]:
-                spofs[x] = None
-        if not alive:
-            return
-        # Who depends on whom, restricted to the live members.
         dependants: dict[int, list[int]] = defaultdict(list)
         start: dict[int, int] = {}
         for x in alive:
-            start[x] = sum(1 for d in deps[x] if base[d])
+            start[x] = sum(map(is_down, deps[x]))
             for d in deps[x]:
                 dependants[d].append(x)
 
@@ -312,149 +647,133 @@ class _Programme:
                             stack.append(x)
             return cause
 
-        loop = self.loops_entry(members)
-        result = dict.fromkeys(alive, 0)
-        # Outside candidates, grouped by which outside dependencies they take down together.
-        signature: dict[int, list[int]] = defaultdict(list)
-        for d in sorted(outside):
-            if not base[d]:
-                for v in B.members(spofs[d]):  # type: ignore[arg-type]
-                    signature[v].append(d)
-        by_signature: dict[tuple[int, ...], int] = defaultdict(int)
-        for v, sig in signature.items():
-            by_signature[tuple(sig)] |= 1 << v
-        for sig, mask in by_signature.items():
-            cause = propagate(sig)
-            for x in cause:
-                result[x] |= mask
-            loop.runs.append((mask, cause))
-        for v in alive:
-            cause = propagate([v])
-            for x in cause:
-                result[x] |= 1 << v
-            loop.runs.append((1 << v, cause))
-        spofs.update(result)
-
-    def _loop_baseline(self, members: list[int], inside: set[int]) -> None:
-        """Members down with nothing failed: the least fixed point inside the loop, given what
-        is already known to be down outside it."""
-        deps, need, base = self.eff.deps, self.eff.need, self.base
+        # Per member: each failure that takes it down, with its cause (the next link of the
+        # witness): runs are disjoint in their candidates, so no failure is seen twice.
+        result: dict[int, Hops] = {x: {} for x in alive}
+        if alive:
+            # Outside candidates, grouped by which outside dependencies they take down together.
+            signature: dict[int, list[int]] = defaultdict(list)
+            outside = sorted({d for x in alive for d in deps[x] if d not in inside})
+            for d in outside:
+                found = spofs_t[d]
+                if found is not None:
+                    for v in found:
+                        signature[v].append(d)
+            by_signature: dict[tuple[int, ...], set[int]] = defaultdict(set)
+            for v, sig in signature.items():
+                by_signature[tuple(sig)].add(v)
+            for sig, candidates in by_signature.items():
+                cause = propagate(sig)
+                for x, j in cause.items():
+                    result[x].update(dict.fromkeys(candidates, j))
+            for v in alive:
+                cause = propagate([v])
+                for x, j in cause.items():
+                    result[x][v] = j
+        for x in members:
+            spofs_t[x] = None if base[x] else result[x]
+        for x in alive:
+            live = [s for s in (spofs_t[d] for d in deps[x]) if s is not None]
+            if k[x] and len(result[x]) > 1:
+                defeats = {v for v in result[x] if v != x and sum(v in s for s in live) >= 2}
+                if defeats:
+                    self.defeated[t][x] = defeats
+        # What each member depends on: a fixed point, as slow alternatives may have been
+        # removed and the members need not reach one another any more.
+        own = {x: frozenset((x,)) if base[x] or x in self.defeated[t] else _EMPTY for x in members}
+        reach = {
+            x: own[x].union(*(marks_t[d] for d in deps[x] if d not in inside)) for x in members
+        }
         changed = True
         while changed:
             changed = False
             for x in members:
-                if not base[x] and (need[x] <= 0 or sum(base[d] for d in deps[x]) >= need[x]):
-                    base[x] = 1
+                grown = reach[x].union(*(reach[d] for d in deps[x] if d in inside))
+                if len(grown) != len(reach[x]):
+                    reach[x] = grown
                     changed = True
-
-    def _loop_reach(self, members: list[int], inside: set[int]) -> None:
-        """Reach of each member: a fixed point, since slow alternatives may have been removed
-        from the component and its members need not reach one another any more."""
-        deps, reach = self.eff.deps, self.reach
         for x in members:
-            r = 1 << x
-            for d in deps[x]:
-                if d not in inside:
-                    r |= reach[d]
-            reach[x] = r
-        changed = True
-        while changed:
-            changed = False
-            for x in members:
-                r = reach[x]
-                for d in deps[x]:
-                    if d in inside:
-                        r |= reach[d]
-                if r != reach[x]:
-                    reach[x] = r
-                    changed = True
+            marks_t[x] = reach[x]
 
-    def loops_entry(self, members: list[int]) -> _Loop:
-        loop = _Loop()
-        for x in members:
-            self.loops[x] = loop
-        return loop
 
-    def defeated_by(self, x: int) -> int:
-        """Single failures that take down x (redundant, up with nothing failed) by taking out
-        two or more of its counted alternatives at once: the common causes under it."""
-        base, spofs = self.base, self.spofs
-        live = [spofs[d] for d in self.eff.deps[x] if not base[d]]
-        return B.at_least(live, 2) & spofs[x] & ~(1 << x)  # type: ignore[arg-type, operator]
+_EMPTY: frozenset[int] = frozenset()
 
-    def next_hop(self, x: int, v: int) -> int:
-        """A dependency of x through which the failure of v reaches x."""
-        loop = self.loops.get(x)
-        if loop is not None:
-            return loop.cause(x, v)
-        bit = 1 << v
-        base, spofs = self.base, self.spofs
-        chosen = -1
-        for d in self.eff.deps[x]:
-            if d == v:
-                return d
-            if chosen < 0 and not base[d] and spofs[d] & bit:  # type: ignore[operator]
-                chosen = d
-        if chosen < 0:
-            raise AssertionError(f"no dependency of node {x} carries the failure of node {v}")
-        return chosen
 
-    def witness(
-        self, service: int, v: int, ids: Sequence[str], chains: dict[tuple[int, int], tuple]
-    ) -> tuple[str, ...]:
-        """The chain from v up to the service; chains from v up to intermediate nodes are kept in
-        `chains`, as services share most of them."""
-        walked = []
-        x = service
-        found = chains.get((x, v))
-        while found is None:
-            walked.append(x)
-            if x == v:
-                found = ()
-                break
-            x = self.next_hop(x, v)
-            found = chains.get((x, v))
-        for x in reversed(walked):
-            found = chains[(x, v)] = (*found, ids[x])
-        return found
+def _gap(
+    graph: DependencyGraph, g: int, counted: Sequence[int], is_base: Callable[[int], bool]
+) -> Gap:
+    k = graph.k[g]
+    unmet = k > 0 and len(counted) - k + 1 <= 0
+    return Gap(
+        graph.nodes[g].id,
+        unmet,
+        k or len(counted),
+        len(counted),
+        len(graph.deps[g]),
+        tuple(graph.nodes[d].id for d in counted if is_base(d)),
+    )
 
 
 def spof_reports(
     graph: DependencyGraph, services: Iterable[str] | None = None
 ) -> list[ServiceReport]:
     """SPOF sets, witnesses, gaps and common causes per business service, by the programme."""
+    # Millions of small sets and tuples are made and all kept: the cyclic garbage collector
+    # would walk them over and over for nothing (they hold no reference cycles).
+    collecting = gc.isenabled()
+    gc.disable()
+    try:
+        return _spof_reports(graph, services)
+    finally:
+        if collecting:
+            gc.enable()
+
+
+def _spof_reports(graph: DependencyGraph, services: Iterable[str] | None) -> list[ServiceReport]:
+    chosen = list(graph.services if services is None else _service_positions(graph, services))
+    if not chosen:
+        return []
+    plan = _Plan(graph, chosen)
+    programme = _Programme(graph, plan)
+    ids = graph.node_ids
     reports: list[ServiceReport] = []
-    ids = [node.id for node in graph.nodes]
-    redundant_mask = B.of(i for i in range(len(graph)) if graph.k[i])
-    for threshold, group in _groups(graph, _service_positions(graph, services)).items():
-        eff = graph.effective(threshold)
-        programme = _Programme(graph, eff, group)
-        base, spofs, reach = programme.base, programme.spofs, programme.reach
-        base_mask = B.of(i for i in programme.reach if base[i])
-        chains: dict[tuple[int, int], tuple] = {}
-        defeated_by: dict[int, int] = {}
-        for s in group:
-            gaps = _gaps(graph, eff, base, s, B.members(reach[s] & base_mask))
-            if base[s]:
-                reports.append(ServiceReport(ids[s], threshold, True, (), gaps))
-                continue
-            own = spofs[s] & ~(1 << s)  # type: ignore[operator]
-            defeats: dict[int, list[str]] = defaultdict(list)
-            for x in B.members(reach[s] & redundant_mask):
-                if base[x]:
+    for s, t in zip(chosen, plan.number, strict=True):
+        threshold = plan.thresholds[t]
+        spofs_t = programme.spofs[t]
+        defeated_t = programme.defeated[t]
+        marks = programme.marks[t][s]
+
+        def is_base(d: int, spofs_t: list = spofs_t) -> bool:
+            return spofs_t[d] is None
+
+        gap_nodes = [g for g in marks if spofs_t[g] is None]
+        gaps = tuple(
+            sorted(
+                (
+                    _gap(graph, g, plan.counted(g, t), is_base)
+                    for g in gap_nodes
+                    if g != s or (graph.k[g] and len(plan.counted(g, t)) - graph.k[g] + 1 <= 0)
+                ),
+                key=lambda gap: (not gap.unmet, graph.index[gap.node]),
+            )
+        )
+        if spofs_t[s] is None:
+            reports.append(ServiceReport(ids[s], threshold, True, (), gaps))
+            continue
+        defeats: dict[int, list[str]] = {}
+        if defeated_t:
+            own = spofs_t[s]
+            for x in marks:
+                hit = defeated_t.get(x)
+                if hit is None:
                     continue
-                found_by = defeated_by.get(x)
-                if found_by is None:
-                    found_by = defeated_by[x] = programme.defeated_by(x)
-                for v in B.members(found_by & own):
-                    defeats[v].append(ids[x])
-            found = [
-                Spof(
-                    ids[v], programme.witness(s, v, ids, chains), tuple(sorted(defeats.get(v, ())))
-                )
-                for v in B.members(own)
-            ]
-            reports.append(ServiceReport(ids[s], threshold, False, _sorted_spofs(found), gaps))
+                for v in hit:
+                    if v in own and v != s:  # type: ignore[operator]
+                        defeats.setdefault(v, []).append(ids[x])
+        spofs = Spofs(
+            ids, graph.index, s, spofs_t, {v: tuple(sorted(found)) for v, found in defeats.items()}
+        )
+        reports.append(ServiceReport(ids[s], threshold, False, spofs, gaps))
     return _order(graph, reports)
 
 

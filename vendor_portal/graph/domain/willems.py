@@ -22,11 +22,12 @@ from __future__ import annotations
 
 import csv
 import io
+import math
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
-from vendor_portal.graph.domain.interchange import InvalidGraph, Problem
+from vendor_portal.graph.domain.interchange import InvalidGraph, Problem, decode
 from vendor_portal.graph.domain.model import NodeKind
 
 ARC_FROM = "/arcs/arc/@from"
@@ -68,7 +69,7 @@ class WillemsChain:
 
 
 def read_chain(data: str | bytes, label: str = "chain.csv") -> WillemsChain:
-    text = data.decode("utf-8-sig") if isinstance(data, bytes) else data.lstrip("\ufeff")
+    text = decode(data, label)
     lines = text.splitlines()
     offset = 0
     if lines and lines[0].split(",", 1)[0].strip() == "/chain":
@@ -148,9 +149,11 @@ def to_interchange(chain: WillemsChain, alternatives: Iterable[str] = ()) -> dic
             value = fields.get(source)
             if value:
                 try:
-                    node[target] = float(value)
+                    number = float(value)
                 except ValueError:
-                    node[target] = value
+                    number = math.nan
+                # Kept as the text it was when it is not a finite number (NaN is not JSON).
+                node[target] = number if math.isfinite(number) else value
         if chain.company:
             node["chain"] = chain.company
         nodes.append(node)
