@@ -255,3 +255,20 @@ def test_gaps_list_every_node_down_with_nothing_failed_unmet_ones_first(engine):
         ("empty", True, ()),
         ("platform", False, ("empty",)),
     ]
+
+
+def test_the_programme_keeps_witnesses_as_links_and_reads_them_in_report_order():
+    g = parse_json(DESIGN_EXAMPLE)
+    [fast] = spof_reports(g)
+    [brute] = brute_force_reports(g)
+    spofs = fast.spofs
+    # The same SPOFs, witnesses and order as the reference's tuple, however they are read.
+    assert spofs == brute.spofs and tuple(spofs) == brute.spofs
+    assert len(spofs) == 2 and [s.node for s in spofs] == ["cap-host", "euw1"]
+    assert spofs[-1] == spofs[1:][0] == brute.spofs[1]
+    assert spofs.witness("euw1") == ("euw1", "vs-acme", "cap-host", "svc-pay")
+    assert spofs.witness("vs-beta") is None and spofs.witness("svc-pay") is None
+    assert spofs.witness("no-such-node") is None
+    assert fast.spof("vs-beta") is None and fast.spof("cap-host").witness == ("cap-host", "svc-pay")
+    with pytest.raises(IndexError):
+        spofs[2]

@@ -17,10 +17,13 @@ Two routes to the same answer:
   one pass per RTO, the programme visits only the nodes some service depends on, under the RTOs
   of those services, and computes a node's sets once for all RTOs between which nothing below it
   changes (no edge below it starts to count): low in a supply map that is nearly every node.
-  Sets are Python sets of node positions, so a node's cost follows the size of its answer, not
-  the size of the graph. Witnesses are read back from the sets: from the service down, a
-  dependency whose set holds the failed node carries the failure (a tree per service, walked
-  breadth first, so the chains come shortest first).
+  A node's set is a dictionary of node positions, so its cost follows the size of its answer,
+  not the size of the graph; each member maps to the first dependency (in dependency order)
+  whose set holds it, the one that carries its failure up (in a loop: the member or outside
+  dependency whose failure broke the requirement). Those links are the witnesses: from the
+  service down, follow the failed node's link at each node until the node itself, O(length of
+  the chain) with no search. `Spofs` keeps them so, and makes a `Spof` with its witness tuple
+  when it is read (half a million of them on a large map), shortest chains first.
 
 Both give, per service, the same SPOF set, gaps and common causes; `tests/unit/graph` checks that
 on random graphs with loops, k-of-n nodes, duplicate paths, shared regions and switchover times.
@@ -57,6 +60,8 @@ class Spof(NamedTuple):
         return bool(self.defeats)
 
 
+_new_tuple = tuple.__new__
+
 # Per node, under one threshold: each node whose failure alone takes it down, with the
 # dependency through which that failure arrives (see `_Programme`).
 Hops = dict[int, int]
@@ -90,43 +95,54 @@ class Spofs(Sequence[Spof]):
         self._order: list[int] | None = None
 
     def _chain(self, v: int) -> list[int]:
-        """From the service down to v."""
+        """From v up to the service."""
         hops = self._hops
         x = self._service
         chain = [x]
         while x != v:
             x = hops[x][v]  # type: ignore[index]
             chain.append(x)
+        chain.reverse()
         return chain
 
-    def _make(self, v: int) -> Spof:
+    def _spof(self, v: int, chain: list[int]) -> Spof:
         ids = self._ids
-        chain = self._chain(v)
-        return Spof(ids[v], tuple(ids[x] for x in reversed(chain)), self._defeats.get(v, ()))
+        # Spof(...) without the Python-level __new__ of a named tuple.
+        return _new_tuple(
+            Spof, (ids[v], tuple(map(ids.__getitem__, chain)), self._defeats.get(v, ()))
+        )
+
+    def _ranked(self) -> list[tuple[int, str, int, list[int]]]:
+        ids, service, chain = self._ids, self._service, self._chain
+        ranked = []
+        for v in self._hops[service]:  # type: ignore[union-attr]
+            if v != service:
+                c = chain(v)
+                ranked.append((len(c), ids[v], v, c))
+        ranked.sort()  # ids are unique: the chains are never compared
+        if self._order is None:
+            self._order = [v for _length, _id, v, _chain in ranked]
+        return ranked
 
     @property
     def order(self) -> list[int]:
         """The SPOFs' positions in report order."""
         if self._order is None:
-            ids, service = self._ids, self._service
-            ranked = sorted(
-                (len(self._chain(v)), ids[v], v)
-                for v in self._hops[service]  # type: ignore[union-attr]
-                if v != service
-            )
-            self._order = [v for _length, _id, v in ranked]
-        return self._order
+            self._ranked()
+        return self._order  # type: ignore[return-value]
 
     def __len__(self) -> int:
         return len(self._hops[self._service]) - 1  # type: ignore[arg-type]
 
     def __getitem__(self, i):  # type: ignore[override]
         if isinstance(i, slice):
-            return tuple(map(self._make, self.order[i]))
-        return self._make(self.order[i])
+            return tuple(self._spof(v, self._chain(v)) for v in self.order[i])
+        v = self.order[i]
+        return self._spof(v, self._chain(v))
 
     def __iter__(self) -> Iterator[Spof]:
-        return map(self._make, self.order)
+        # One walk per SPOF: the chains found while ranking are the witnesses.
+        return (self._spof(v, c) for _length, _id, v, c in self._ranked())
 
     @property
     def ids(self) -> frozenset[str]:
@@ -142,7 +158,7 @@ class Spofs(Sequence[Spof]):
         v = self._index.get(node_id)
         if v is None or v == self._service or v not in self._hops[self._service]:  # type: ignore[operator]
             return None
-        return self._make(v)
+        return self._spof(v, self._chain(v))
 
     def __eq__(self, other: object) -> bool:
         if isinstance(other, Spofs | tuple | list):
@@ -767,8 +783,8 @@ def _spof_reports(graph: DependencyGraph, services: Iterable[str] | None) -> lis
                 hit = defeated_t.get(x)
                 if hit is None:
                     continue
-                for v in hit:
-                    if v in own and v != s:  # type: ignore[operator]
+                for v in hit.intersection(own):  # type: ignore[arg-type]
+                    if v != s:
                         defeats.setdefault(v, []).append(ids[x])
         spofs = Spofs(
             ids, graph.index, s, spofs_t, {v: tuple(sorted(found)) for v, found in defeats.items()}
