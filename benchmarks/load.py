@@ -33,6 +33,7 @@ Exit status 0 unless `--fail-on-errors` is given and some route had errors.
 from __future__ import annotations
 
 import argparse
+import http.client
 import logging
 import os
 import shutil
@@ -82,6 +83,9 @@ class Outcome:
     p99_ms: float
     errors: dict[str, int]
     statuses: dict[str, int]
+    others_cpu_pct: float | None = None  # CPU other processes took meanwhile (Linux)
+    cpu_ms_per_request: float | None = None  # gunicorn, wrk and the database per answer
+    restarted: bool = False  # still busy after the run: the server was restarted
 
 
 def generate(database: bench.Database, workdir: Path, size: str) -> dict[str, int]:
@@ -232,6 +236,36 @@ def existing_ids(database: bench.Database, workdir: Path) -> dict[str, int]:
     return ids
 
 
+def prime(database: bench.Database, workdir: Path, ids: dict[str, int]) -> None:
+    """Store what the first views after an import store (the SPOF analysis and what the home
+    page and the measured business service page derive from it), timed: the load measures the
+    steady state, not one request that fills a cache."""
+    import sqlalchemy as sa
+
+    from vendor_portal import create_app
+    from vendor_portal.extensions import db
+    from vendor_portal.graph import summaries
+    from vendor_portal.graph.models import GraphNode
+
+    app = create_app(bench.app_settings(database, workdir))
+    with app.app_context():
+        began = time.perf_counter()
+        summaries.attention(db.session)  # computes and stores the SPOF analysis if missing
+        key = db.session.scalar(
+            sa.select(GraphNode.key).where(GraphNode.business_service_id == ids["business_service"])
+        )
+        if key is not None:
+            summaries.service_spofs(db.session, key)
+        db.session.commit()
+        print(
+            "  SPOF summaries of the home page and the measured business service stored in "
+            f"{time.perf_counter() - began:.1f} s",
+            flush=True,
+        )
+        db.session.remove()
+        db.engine.dispose()
+
+
 def routes_for(ids: dict[str, int]) -> list[Route]:
     vendor, service = ids["vendor"], ids["business_service"]
     return [
@@ -280,6 +314,17 @@ def sign_in(port: int) -> str:
         if not jar.update(headers):
             return jar.header()
     raise bench.BenchmarkError("the server kept rewriting the session cookie")
+
+
+def responsive(port: int, tries: int = 3) -> bool:
+    """Whether /healthz answers within a few seconds (the workers are not backlogged)."""
+    for _ in range(tries):
+        try:
+            if bench.request(port, "GET", "/healthz", timeout=5)[0] == 200:
+                return True
+        except (OSError, http.client.HTTPException):
+            pass
+    return False
 
 
 def make_token(database: bench.Database, workdir: Path) -> str:
@@ -354,6 +399,33 @@ def report(outcomes: list[Outcome]) -> str:
     return "\n".join(lines)
 
 
+def measure_cpu(outcome: Outcome, before, after) -> None:
+    """The share of the CPUs others took during the run and our CPU time per answer."""
+    if before is None or after is None or after[0] <= before[0]:
+        return
+    ours = after[2] - before[2]
+    outcome.others_cpu_pct = max(
+        0.0, 100 * ((after[1] - before[1]) - ours) / (after[0] - before[0])
+    )
+    answered = outcome.requests + outcome.errors.get("non200", 0)
+    if answered and ours > 0:
+        outcome.cpu_ms_per_request = 1000 * ours / answered
+
+
+def cpu_report(outcomes: list[Outcome]) -> str:
+    lines = [
+        "CPU while each route was loaded: others' share of the machine (above 10 %: figures "
+        "unreliable), and gunicorn + wrk + PostgreSQL CPU per answer",
+        f"{'route':<24} {'others %':>9} {'CPU ms/req':>11}  note",
+    ]
+    for o in outcomes:
+        others = "n/a" if o.others_cpu_pct is None else f"{o.others_cpu_pct:.0f}"
+        per = "n/a" if o.cpu_ms_per_request is None else f"{o.cpu_ms_per_request:.1f}"
+        note = "server still busy afterwards: restarted" if o.restarted else ""
+        lines.append(f"{o.route.name:<24} {others:>9} {per:>11}  {note}")
+    return "\n".join(lines)
+
+
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
@@ -391,7 +463,8 @@ def existing_database(url: str) -> bench.Database:
 
     url = normalise_database_url(url)
     kind = sa.engine.make_url(url).get_backend_name()
-    return bench.Database(url, kind, created=False)
+    parsed = sa.engine.make_url(url)
+    return bench.Database(url, kind, created=False, name=parsed.database)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -422,6 +495,7 @@ def main(argv: list[str] | None = None) -> int:
             began = time.perf_counter()
             ids = generate(database, workdir, args.size)
             print(f"  data generated in {time.perf_counter() - began:.0f} s", flush=True)
+        prime(database, workdir, ids)
         token = make_token(database, workdir)
         server = bench.start_gunicorn(args, bench.app_settings(database, workdir), workdir)
         bench.wait_until_ready(server)
@@ -438,9 +512,23 @@ def main(argv: list[str] | None = None) -> int:
             if args.warmup:
                 warm = argparse.Namespace(**{**vars(args), "duration": args.warmup})
                 run_wrk(server.port, route, headers, warm, lua)
-            outcomes.append(run_wrk(server.port, route, headers, args, lua))
+            meter = bench.CpuMeter(server.process.pid, database.name)
+            before = meter.snapshot()
+            outcome = run_wrk(server.port, route, headers, args, lua)
+            measure_cpu(outcome, before, meter.snapshot())
+            outcomes.append(outcome)
             print(f"  measured {route.path}", flush=True)
+            if not responsive(server.port):
+                outcome.restarted = True
+                # Requests wrk gave up on still queue at the workers and would be charged to
+                # the next route: start afresh (the cookie and token stay valid).
+                print(f"  the server is still busy after {route.path}: restarting it", flush=True)
+                bench.stop_gunicorn(server)
+                server = None
+                server = bench.start_gunicorn(args, bench.app_settings(database, workdir), workdir)
+                bench.wait_until_ready(server)
         print(report(outcomes))
+        print(cpu_report(outcomes))
         failed = [o.route.path for o in outcomes if o.errors]
         print(f"ERRORS on {', '.join(failed)}" if failed else "No errors on any route.")
         return 1 if failed and args.fail_on_errors else 0

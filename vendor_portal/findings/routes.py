@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import threading
 from typing import Any
 
 from flask import (
@@ -15,7 +16,8 @@ from flask import (
     url_for,
 )
 from flask_login import current_user
-from sqlalchemy import select
+from markupsafe import Markup
+from sqlalchemy import func, select
 from sqlalchemy.orm import selectinload
 
 from vendor_portal import storage
@@ -103,6 +105,41 @@ def vendor_choices() -> list[tuple[int, str]]:
     return [(row.id, row.name) for row in rows]
 
 
+# The register's vendor filter lists every live vendor: thousands of <option>s, which took
+# most of the list page's time when built per request. Built once per state of the vendor
+# table (count, ids and last change: any insert, edit, archive or removal moves one of them).
+_vendor_options: dict[str, Any] = {"key": None, "html": Markup("")}
+_vendor_options_lock = threading.Lock()
+
+
+def vendor_filter_options(selected: int | None) -> Markup:
+    """`<option>`s of the live vendors by name, `selected` marked."""
+    key = (
+        str(db.engine.url),
+        *db.session.execute(
+            select(func.count(Vendor.id), func.sum(Vendor.id), func.max(Vendor.updated_at)).where(
+                Vendor.archived_at.is_(None)
+            )
+        ).one(),
+    )
+    with _vendor_options_lock:
+        cached = _vendor_options["html"] if _vendor_options["key"] == key else None
+    if cached is None:
+        cached = Markup("").join(
+            Markup('<option value="{}">{}</option>').format(vendor_id, name)
+            for vendor_id, name in vendor_choices()
+        )
+        with _vendor_options_lock:
+            _vendor_options.update(key=key, html=cached)
+    if selected is None:
+        return cached
+    return cached.replace(
+        Markup('<option value="{}">').format(selected),
+        Markup('<option value="{}" selected>').format(selected),
+        1,
+    )
+
+
 @bp.get("/")
 @permission_required("findings.read")
 def index():
@@ -132,7 +169,9 @@ def index():
         severities=list(Severity),
         statuses=list(FindingStatus),
         sources=list(FindingSource),
-        vendors=[] if is_vendor_user(current_user) else vendor_choices(),
+        vendor_options=None
+        if is_vendor_user(current_user)
+        else vendor_filter_options(filters.vendor_id),
         today=today,
         overdue_total=overdue_total,
         can_write=has_permission(current_user, "findings.write"),

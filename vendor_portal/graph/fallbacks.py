@@ -37,13 +37,20 @@ _computed_lock = threading.Lock()
 
 
 def register(
-    session: Session, today: date | None = None, capability: str | None = None
-) -> Register:
-    """The register for the current graph and ratings (one capability by node id, or all)."""
+    session: Session,
+    today: date | None = None,
+    capability: str | None = None,
+    *,
+    compute: bool = True,
+) -> Register | None:
+    """The register for the current graph and ratings (one capability by node id, or all).
+
+    With `compute=False`, only an already computed register is returned (else None): the home
+    page must not start an analysis that takes minutes on a very large map."""
     current = services.ensure_current(session)
-    graph = services.load_graph(session, current)
     today = today or date.today()
     if capability is not None:
+        graph = services.load_graph(session, current)
         node = graph.index.get(capability)
         if node is None or graph.nodes[node].kind != NodeKind.CAPABILITY:
             raise UnknownCapability(f"There is no capability {capability!r} in the graph.")
@@ -62,7 +69,10 @@ def register(
     )
     with _computed_lock:
         found = _computed.get(key)
+    if found is None and not compute:
+        return None
     if found is None:
+        graph = services.load_graph(session, current)
         found = domain.register(graph, regions.rating_book(session), today)
         with _computed_lock:
             _computed[key] = found
@@ -189,9 +199,18 @@ def provider_choices(session: Session) -> list[tuple[str, str]]:
     ]
 
 
-def flagged_summary(session: Session) -> dict[str, Any]:
-    """Counts for the home page: capabilities flagged, and the worst level."""
-    result = register(session)
+# Up to this many graph nodes the home page computes the register itself; beyond, it shows the
+# flags once the register page has computed them (in this process, for this graph version).
+HOME_INLINE_NODE_LIMIT = 50_000
+
+
+def flagged_summary(session: Session) -> dict[str, Any] | None:
+    """Counts for the home page: capabilities flagged, and the worst level (None when the map
+    is too large to analyse inline and the register has not been computed yet)."""
+    nodes = session.scalar(select(func.count(GraphNode.id))) or 0
+    result = register(session, compute=nodes <= HOME_INLINE_NODE_LIMIT)
+    if result is None:
+        return None
     flagged = [e for e in result.entries if e.flagged]
     danger = any(f.level == "danger" for e in flagged for f in e.all_flags)
     return {"flagged": flagged, "danger": danger, "total": len(result.entries)}

@@ -1094,6 +1094,8 @@ def fallback_tasks(session, user) -> list[Task]:
         return []
     summary = fallback_services.flagged_summary(session)
     session.commit()
+    if summary is None:
+        return []
     flagged = summary["flagged"]
     if not flagged:
         return []

@@ -418,3 +418,24 @@ def test_cli_loads_the_real_indices(runner, shared_data, session):
     assert session.scalar(select(func.count(RegionRisk.id))) > 200
     india = session.scalar(select(RegionRisk).where(RegionRisk.code == "IN"))
     assert india.overall in ("high", "very_high")
+
+
+def test_home_page_does_not_start_the_register_analysis_on_a_very_large_map(
+    app, session, monkeypatch
+):
+    from vendor_portal.graph import fallbacks as fallback_services
+
+    calls = []
+    monkeypatch.setattr(fallback_services, "HOME_INLINE_NODE_LIMIT", -1)
+    monkeypatch.setattr(fallback_services.domain, "register", lambda *a, **k: calls.append(a) or [])
+    fallback_services._computed.clear()
+    assert fallback_services.flagged_summary(session) is None
+    assert calls == []
+    # Once the register page has computed it, the home page shows its flags.
+    assert fallback_services.register(session) is not None and len(calls) == 1
+    assert fallback_services.flagged_summary(session) == {
+        "flagged": [],
+        "danger": False,
+        "total": 0,
+    }
+    assert len(calls) == 1

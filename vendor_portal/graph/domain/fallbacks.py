@@ -297,6 +297,9 @@ def _names(names: Sequence[str]) -> str:
     return ", ".join(names[:-1]) + " and " + names[-1]
 
 
+DOWN_CACHE_BYTES = 256 * 1024 * 1024
+
+
 class _Analysis:
     """Down sets and closures, computed once per register and shared between providers."""
 
@@ -306,6 +309,7 @@ class _Analysis:
         self.eff: Effective = graph.effective(NO_FILTER)
         self.base = self.eff.baseline
         self._down: dict[int, bytearray] = {}
+        self._down_budget = max(64, DOWN_CACHE_BYTES // max(len(graph.nodes), 1))
         self._place_down: dict[tuple[str, str], bytearray] = {}
         self._closure: dict[int, list[int]] = {}
         self._parents: dict[int, dict[int, int]] = {}
@@ -333,9 +337,15 @@ class _Analysis:
         return found
 
     def down(self, v: int) -> bytearray:
+        # Each array is as long as the graph: keep a bounded number (least recently used out),
+        # or a large map would need memory growing with the square of its size.
         found = self._down.get(v)
         if found is None:
             found = self._down[v] = self.eff.down([v])
+            while len(self._down) > self._down_budget:
+                self._down.pop(next(iter(self._down)))
+        else:
+            self._down[v] = self._down.pop(v)  # most recently used last
         return found
 
     def takes_down(self, x: int) -> set[int]:
