@@ -58,7 +58,13 @@ from vendor_portal.security import (
     permission_required,
     vendor_scope,
 )
-from vendor_portal.tables import BadTableRequest, export_response, paginate, parse_page_args
+from vendor_portal.tables import (
+    BadTableRequest,
+    Page,
+    export_response,
+    paginate,
+    parse_page_args,
+)
 from vendor_portal.vendors.domain import ServiceType, Tier
 from vendor_portal.vendors.models import Vendor, VendorService
 
@@ -148,7 +154,13 @@ def index():
         except BadTableRequest as exc:
             flash(str(exc), "warning")
             return redirect(url_for("kpis.index"))
-    heat_rows = [r for r in result.vendors if r.by_month]
+    # The table pages (a portfolio may hold thousands of vendors); the heatmap shows the
+    # vendors of the page, in the portfolio's order.
+    number, per_page = _page_args()
+    first = (number - 1) * per_page
+    page = Page(performers[first : first + per_page], number, per_page, len(performers))
+    on_page = {r.vendor.id for r in page.items}
+    heat_rows = [r for r in result.vendors if r.by_month and r.vendor.id in on_page]
     heatmap = charts.attainment_heatmap(
         heat_rows,
         result.months,
@@ -181,7 +193,7 @@ def index():
         chosen_types=types,
         heatmap=heatmap,
         has_heat=bool(heat_rows),
-        performers=performers,
+        performers=page,
         sort=sort,
         open_breaches=open_breaches,
         open_total=open_total,

@@ -389,3 +389,16 @@ def test_months_beyond_what_the_maths_can_count_fall_back_to_the_default(
         assert page.status_code == 200, path
         # The default months are shown instead of the impossible ones.
         assert f'value="{query.split("&")[0].removeprefix("from=")}"' not in page.text
+
+
+def test_portfolio_table_and_heatmap_page_through_vendors(client, auth, world):
+    auth.login_as("vendor_manager")
+    first = client.get("/kpis/?from=2023-01&to=2023-06&per_page=1&sort=vendor")
+    second = client.get("/kpis/?from=2023-01&to=2023-06&per_page=1&sort=vendor&page=2")
+    assert first.status_code == second.status_code == 200
+    assert chart_blocks(first.text)["heatmap-data"]["data"][0]["y"] == ["Nimbus Cloud"]
+    assert chart_blocks(second.text)["heatmap-data"]["data"][0]["y"] == ["Stratus Compute"]
+    assert "1–1 of 2" in first.text and "2–2 of 2" in second.text
+    # The export still holds every vendor, whatever the page.
+    export = client.get("/kpis/?from=2023-01&to=2023-06&per_page=1&export=csv").text
+    assert "Nimbus Cloud" in export and "Stratus Compute" in export
