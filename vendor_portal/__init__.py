@@ -11,6 +11,7 @@ from sqlalchemy import event
 from sqlalchemy.engine import Engine
 
 from vendor_portal import config
+from vendor_portal.db import is_id
 from vendor_portal.extensions import csrf, db, login_manager, migrate
 
 __all__ = ["create_app"]
@@ -139,7 +140,7 @@ def register_request_hooks(app: Flask) -> None:
         # no object, so 404 rather than a driver overflow. (A bounded URL converter would make
         # werkzeug answer 405 to such a POST.)
         for value in (request.view_args or {}).values():
-            if isinstance(value, int) and not -(2**31) < value < 2**31:
+            if isinstance(value, int) and not is_id(value):
                 abort(404)
 
     @app.before_request

@@ -48,3 +48,13 @@ class Base(DeclarativeBase):
         metadata=MetaData(naming_convention=NAMING_CONVENTION),
         type_annotation_map={datetime: UTCDateTime()},
     )
+
+
+# Ids are 32-bit INTEGER columns: a larger number names nothing, and the database would fail on
+# it (PostgreSQL: "integer out of range") rather than find no row.
+MAX_ID = 2**31 - 1
+
+
+def is_id(value: object) -> bool:
+    """An integer (not a bool) the database can compare with an id column."""
+    return isinstance(value, int) and not isinstance(value, bool) and -MAX_ID <= value <= MAX_ID

@@ -35,28 +35,16 @@ def authenticate() -> None:
 
 
 @bp.before_request
-def path_ids_in_range() -> None:
-    """An id too large for the database names no object: 404, not a driver error."""
-    from vendor_portal.api.helpers import is_id
-
-    for name, value in (request.view_args or {}).items():
-        if isinstance(value, int) and not is_id(value):
-            raise ApiError(404, "not_found", f"No object with {name} {value}.")
-
-
-@bp.before_request
 def screen_input() -> None:
-    """Refuse up front (400), the same on every database, what would otherwise fail deep down:
-    U+0000 in any parameter or JSON string (PostgreSQL text cannot hold it), NaN or Infinity
-    (not JSON, though Python's parser takes them) and JSON nested too deeply for the parser."""
+    """Refuse up front (400), the same on every database, what would otherwise fail deep down
+    in a JSON body: U+0000 in a string (PostgreSQL text cannot hold it), NaN or Infinity (not
+    JSON, though Python's parser takes them) and nesting too deep for the parser. (Query
+    strings and ids in paths are screened app-wide, see register_request_hooks.)"""
     try:
         data = request.get_json(silent=True) if request.is_json else None
     except RecursionError:
         raise ApiError(400, "bad_json", "The request body is nested too deeply.") from None
-    # (Multipart forms are screened where they are streamed: reading them here would consume them.)
-    texts = [*request.args.keys(), *request.args.values()]
-    problem = "Text may not contain NUL (U+0000) characters." if "\x00" in "".join(texts) else None
-    problem = problem or _json_problem(data)
+    problem = _json_problem(data)
     if problem:
         raise ApiError(400, "bad_request", problem)
 

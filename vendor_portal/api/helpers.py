@@ -8,18 +8,10 @@ from flask import current_app, g, request
 from sqlalchemy import Select
 
 from vendor_portal.api.errors import ApiError
+from vendor_portal.db import is_id
 from vendor_portal.extensions import db
 from vendor_portal.security import has_permission, is_vendor_user
 from vendor_portal.tables import BadTableRequest, paginate, parse_page_args
-
-# Ids are 32-bit INTEGER columns: a larger number names nothing, and the database would fail on
-# it (PostgreSQL: "integer out of range") rather than find no row.
-MAX_ID = 2**31 - 1
-
-
-def is_id(value: Any) -> bool:
-    """An integer (not a bool) the database can compare with an id column."""
-    return isinstance(value, int) and not isinstance(value, bool) and -MAX_ID <= value <= MAX_ID
 
 
 def int_arg(name: str) -> int | None:
