@@ -118,7 +118,7 @@ def postgres_migrated(tmp_path_factory: pytest.TempPathFactory) -> str:
 MIGRATION_ROWS: dict[str, list[dict]] = {}
 
 
-def _reset_postgres(app: Flask) -> None:
+def reset_postgres(app: Flask) -> None:
     from vendor_portal.extensions import db
 
     with db.engine.begin() as conn:
@@ -158,7 +158,7 @@ def app(database_url: str, tmp_path: Path) -> Iterator[Flask]:
     app = create_app(base_config(tmp_path, database_url))
     if database_url.startswith("postgresql"):
         with app.app_context():
-            _reset_postgres(app)
+            reset_postgres(app)
     yield app
     with app.app_context():
         db.engine.dispose()

@@ -26,7 +26,7 @@ from flask import Flask
 from flask.testing import FlaskClient
 from sqlalchemy.orm import Session
 
-from tests.conftest import _reset_postgres, base_config
+from tests.conftest import base_config, reset_postgres
 from tests.factories import DEFAULT_PASSWORD
 from tests.web.authorization_table import ALLOWED, ANY, LOGIN, TABLE, rule_for
 from tests.web.authorization_world import PRINCIPALS, VENDOR_A_NAME, World, build_world
@@ -185,7 +185,7 @@ def matrix(
     app = create_app(config)
     with app.app_context():
         if url.startswith("postgresql"):
-            _reset_postgres(app)
+            reset_postgres(app)
         engine = db.engine
     with Session(engine, expire_on_commit=False) as session:
         world = build_world(session, app)

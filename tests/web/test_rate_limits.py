@@ -15,7 +15,7 @@ import pytest
 from flask import Flask
 from sqlalchemy import func, select
 
-from tests.conftest import STRICT, _reset_postgres, base_config
+from tests.conftest import STRICT, base_config, reset_postgres
 from tests.factories import DEFAULT_PASSWORD
 from vendor_portal.auth.models import ApiToken
 
@@ -47,7 +47,7 @@ def make_app(database_url: str, tmp_path: Path) -> Iterator[Callable[..., Flask]
         app = create_app(config)
         if database_url.startswith("postgresql") and not apps:
             with app.app_context():
-                _reset_postgres(app)
+                reset_postgres(app)
         apps.append(app)
         return app
 

@@ -109,14 +109,14 @@ PRODUCTION = {
 @pytest.fixture
 def production_app(database_url, tmp_path):
     """The app as VENDOR_PORTAL_ENV=production configures it (config.load sets the flags)."""
-    from tests.conftest import _reset_postgres, base_config
+    from tests.conftest import base_config, reset_postgres
     from vendor_portal import create_app
     from vendor_portal.extensions import db
 
     app = create_app({**base_config(tmp_path, database_url), **PRODUCTION})
     if database_url.startswith("postgresql"):
         with app.app_context():
-            _reset_postgres(app)
+            reset_postgres(app)
     yield app
     with app.app_context():
         db.engine.dispose()

@@ -27,8 +27,7 @@ from schemathesis.specs.openapi.checks import (
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from tests.conftest import _reset_postgres as reset_postgres
-from tests.conftest import base_config
+from tests.conftest import base_config, reset_postgres
 from vendor_portal import create_app
 from vendor_portal.api.openapi import document
 from vendor_portal.auth.models import User
