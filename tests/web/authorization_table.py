@@ -289,6 +289,7 @@ TABLE: dict[str, Rule | dict[str, Rule]] = {
     "subcontracting.export": INTERNAL_READ,  # every vendor's chain in one file
     "subcontracting.chain": {"GET": EVERYONE_OWN, "POST": MANAGERS_AND_OWNER},
     "subcontracting.remove": MANAGERS_AND_OWNER,
+    "subcontracting.attest_none": MANAGERS_AND_OWNER,
     "subcontracting.new_notice": MANAGERS_AND_OWNER,
     # deciding a notice is internal; B's user gets 404 as the notice is not theirs to see
     "subcontracting.notice": {
@@ -305,6 +306,7 @@ TABLE: dict[str, Rule | dict[str, Rule]] = {
     "api.list_subcontractors": EVERYONE_OWN,
     "api.declare_subcontractor": MANAGERS_AND_OWNER,
     "api.remove_subcontractor": MANAGERS_AND_OWNER,
+    "api.attest_no_subcontractors": MANAGERS_AND_OWNER,
     "api.start_flow_down_review": MANAGE,
     "api.get_flow_down_review": INTERNAL_READ,
     "api.record_flow_down_item": MANAGE,

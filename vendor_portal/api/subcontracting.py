@@ -17,10 +17,11 @@ from vendor_portal.api.openapi import (
     path_param,
     ref,
 )
+from vendor_portal.db import utcnow
 from vendor_portal.extensions import db
 from vendor_portal.security import is_vendor_user
 from vendor_portal.subcontracting import services
-from vendor_portal.subcontracting.domain import FlowDown
+from vendor_portal.subcontracting.domain import FlowDown, attestation_current
 from vendor_portal.subcontracting.models import (
     FlowDownItem,
     FlowDownReview,
@@ -111,10 +112,36 @@ def _declaration_input(data: dict[str, Any]) -> dict[str, Any]:
 def list_subcontractors(vendor_id: int):
     require("subcontractors.read")
     vendor = get_scoped(Vendor, vendor_id, vendor_attr="id")
+    chain = services.active_chain(db.session, vendor.id)
+    attestation = None if chain else services.no_subcontractors_attestation(db.session, vendor.id)
     return {
         "vendor": {"id": vendor.id, "name": vendor.name, "rank": 1},
-        "items": [declaration_json(d) for d in services.active_chain(db.session, vendor.id)],
+        "items": [declaration_json(d) for d in chain],
+        "no_subcontractors": attestation_json(vendor, attestation),
     }
+
+
+def attestation_json(vendor: Vendor, attestation: Any) -> dict[str, Any] | None:
+    """The vendor's "no subcontractors" statement, while its chain is empty."""
+    if attestation is None:
+        return None
+    on = attestation.attested_at.date()
+    return {
+        "attested_on": on.isoformat(),
+        "current": attestation_current(vendor.tier, on, utcnow().date()),
+    }
+
+
+@bp.post("/vendors/<int:vendor_id>/subcontractors/none")
+def attest_no_subcontractors(vendor_id: int):
+    require("subcontractors.declare")
+    vendor = get_scoped(Vendor, vendor_id, vendor_attr="id")
+    try:
+        attestation = services.attest_no_subcontractors(db.session, vendor, api_user().id)
+    except services.SubcontractingError as exc:
+        raise ApiError(409, "conflict", str(exc)) from exc
+    db.session.commit()
+    return {"vendor_id": vendor.id, "no_subcontractors": attestation_json(vendor, attestation)}
 
 
 @bp.post("/vendors/<int:vendor_id>/subcontractors")
@@ -311,6 +338,15 @@ document_schemas(
         },
     }
 )
+NO_SUBCONTRACTORS = {
+    "type": ["object", "null"],
+    "description": "The vendor's statement that it has no subcontractors (null when none, or "
+    "when subcontractors are declared); `current` is false once it is due to be confirmed again",
+    "properties": {
+        "attested_on": {"type": "string", "format": "date"},
+        "current": {"type": "boolean"},
+    },
+}
 CONFLICT = {"409": error_response("The review cannot change in its current state")}
 document_paths(
     {
@@ -326,6 +362,7 @@ document_paths(
                             "properties": {
                                 "vendor": {"type": "object"},
                                 "items": {"type": "array", "items": ref("Subcontractor")},
+                                "no_subcontractors": NO_SUBCONTRACTORS,
                             },
                         },
                         "The chain, ordered by rank",
@@ -349,6 +386,32 @@ document_paths(
                     **INVALID,
                 },
             },
+        },
+        "/vendors/{vendor_id}/subcontractors/none": {
+            "post": {
+                "summary": (
+                    "State (or confirm again) that the vendor relies on no subcontractors; "
+                    "declaring one later withdraws the statement"
+                ),
+                "operationId": "attestNoSubcontractors",
+                "parameters": [path_param("vendor_id")],
+                "responses": {
+                    "200": json_content(
+                        {
+                            "type": "object",
+                            "required": ["vendor_id", "no_subcontractors"],
+                            "properties": {
+                                "vendor_id": {"type": "integer"},
+                                "no_subcontractors": NO_SUBCONTRACTORS,
+                            },
+                        },
+                        "The statement",
+                    ),
+                    **ERRORS,
+                    **NOT_FOUND,
+                    "409": error_response("Subcontractors are declared: remove them first"),
+                },
+            }
         },
         "/vendors/{vendor_id}/subcontractors/{declaration_id}/remove": {
             "post": {

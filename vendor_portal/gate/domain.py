@@ -101,6 +101,9 @@ class SubcontractingFact:
     reviewed_on: date | None  # latest signed-off flow-down review
     review_current: bool  # not past its next due date
     gaps: tuple[str, ...] = ()  # "obligation — subcontractor" not flowed down
+    # the vendor's statement that it has no subcontractors (only while none is declared)
+    attested_none_on: date | None = None
+    attestation_current: bool = False
 
 
 @dataclass(frozen=True)
@@ -335,6 +338,23 @@ def check_subcontracting(policy: GatePolicy, facts: GateFacts) -> CheckResult:
     if not policy.subcontracting_review_required:
         return _pass(code, "No subcontracting review is required for this tier.")
     sub = facts.subcontracting
+    if not sub.declared and sub.attested_none_on is not None:
+        # Nothing to flow down: the vendor's statement stands in for chain and review.
+        if sub.attestation_current:
+            return _pass(
+                code,
+                f"The vendor attested on {sub.attested_none_on} that it has no subcontractors.",
+            )
+        return _fail(
+            code,
+            f"The vendor attested on {sub.attested_none_on} that it has no subcontractors; "
+            "that statement is due to be confirmed again.",
+            ["a current no-subcontractors attestation"],
+            [
+                f"Ask {facts.vendor_name} to confirm again that it has no subcontractors, "
+                "or to declare them."
+            ],
+        )
     if not sub.declared:
         return _fail(
             code,

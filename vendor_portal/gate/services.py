@@ -40,8 +40,12 @@ from vendor_portal.gate.models import (
     Webhook,
     WebhookDelivery,
 )
-from vendor_portal.subcontracting.domain import GAP_OUTCOMES
-from vendor_portal.subcontracting.services import active_chain, latest_signed_off
+from vendor_portal.subcontracting.domain import GAP_OUTCOMES, attestation_current
+from vendor_portal.subcontracting.services import (
+    active_chain,
+    latest_signed_off,
+    no_subcontractors_attestation,
+)
 
 GATED_STATUSES = frozenset({ContractStatus.APPROVED, ContractStatus.ACTIVE})
 ALLOWED_MOVES = {
@@ -103,6 +107,14 @@ def policy_for(session: Session, tier: str) -> GatePolicy:
 
 def _subcontracting_fact(session: Session, vendor_id: int, today: date) -> SubcontractingFact:
     chain = active_chain(session, vendor_id)
+    if not chain:
+        attestation = no_subcontractors_attestation(session, vendor_id)
+        if attestation is not None:
+            on = attestation.attested_at.date()
+            tier = attestation.vendor.tier
+            return SubcontractingFact(
+                False, None, False, (), on, attestation_current(tier, on, today)
+            )
     review = latest_signed_off(session).get(vendor_id)
     if review is None:
         return SubcontractingFact(bool(chain), None, False)

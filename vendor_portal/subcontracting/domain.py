@@ -128,6 +128,13 @@ def effective_notice_status(status: str, deadline: datetime, now: datetime) -> s
     return status
 
 
+def attestation_current(tier: str, attested_on: date, today: date) -> bool:
+    """A "no subcontractors" statement is confirmed again on the flow-down review's cadence
+    (it stands in for that review); tiers without reviews never need it renewed."""
+    due = next_review_due(tier, attested_on)
+    return due is None or due >= today
+
+
 def next_review_due(tier: str, signed_off: date) -> date | None:
     months = REVIEW_CADENCE_MONTHS.get(tier)
     if months is None:

@@ -120,3 +120,20 @@ class FlowDownItem(db.Model):
     review: Mapped[FlowDownReview] = relationship(back_populates="items")
     declaration: Mapped[SubcontractorDeclaration] = relationship(lazy="joined")
     obligation: Mapped[Obligation] = relationship(lazy="joined")
+
+
+class NoSubcontractorsAttestation(db.Model):
+    """A vendor's statement that it relies on no subcontractors to deliver its services.
+
+    It stands in for a declared chain (and for the flow-down review of an empty chain) while the
+    chain stays empty: declaring a subcontractor withdraws it. One per vendor; confirming again
+    moves its date."""
+
+    __tablename__ = "no_subcontractors_attestation"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    vendor_id: Mapped[int] = mapped_column(ForeignKey("vendor.id"), unique=True)
+    attested_by_id: Mapped[int | None] = mapped_column(ForeignKey("user.id"))
+    attested_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+    vendor: Mapped[Vendor] = relationship()

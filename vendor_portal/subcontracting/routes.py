@@ -25,7 +25,11 @@ from vendor_portal.storage import (
     upload_limit,
 )
 from vendor_portal.subcontracting import bp, services
-from vendor_portal.subcontracting.domain import NoticeStatus, effective_notice_status
+from vendor_portal.subcontracting.domain import (
+    NoticeStatus,
+    attestation_current,
+    effective_notice_status,
+)
 from vendor_portal.subcontracting.forms import (
     DecisionForm,
     DeclarationForm,
@@ -122,10 +126,14 @@ def _render_chain(vendor: Vendor, form: DeclarationForm | None = None, status: i
             .order_by(FlowDownReview.id.desc())
         ).all()
     can_declare = has_permission(current_user, "subcontractors.declare")
+    attestation = None if chain else services.no_subcontractors_attestation(db.session, vendor.id)
     return (
         render_template(
             "subcontracting/chain.html",
             vendor=vendor,
+            attestation=attestation,
+            attestation_current=attestation is not None
+            and attestation_current(vendor.tier, attestation.attested_at.date(), utcnow().date()),
             rows=services.chain_tree(chain),
             form=form or (_declaration_form(vendor, chain) if can_declare else None),
             notices=notices,
@@ -162,6 +170,22 @@ def chain(vendor_id: int):
             )
             return redirect(url_for("subcontracting.chain", vendor_id=vendor.id))
     return _render_chain(vendor, form, 422)
+
+
+@bp.post("/vendors/<int:vendor_id>/none")
+@permission_required("subcontractors.declare")
+def attest_none(vendor_id: int):
+    """The vendor states (again) that it relies on no subcontractors."""
+    vendor = get_scoped_or_404(Vendor, vendor_id, current_user, vendor_attr="id")
+    if ConfirmForm().validate_on_submit():
+        try:
+            services.attest_no_subcontractors(db.session, vendor, current_user.id)
+        except services.SubcontractingError as exc:
+            flash(str(exc), "danger")
+        else:
+            db.session.commit()
+            flash(f"Recorded: {vendor.name} relies on no subcontractors.", "success")
+    return redirect(url_for("subcontracting.chain", vendor_id=vendor.id))
 
 
 @bp.post("/declarations/<int:declaration_id>/remove")
@@ -439,16 +463,22 @@ def subcontracting_tasks(session, user) -> list[Task]:
             )
             .limit(1)
         )
+        missing = declared is None
+        if missing:
+            attestation = services.no_subcontractors_attestation(session, user.vendor_id)
+            missing = attestation is None or not attestation_current(
+                attestation.vendor.tier, attestation.attested_at.date(), utcnow().date()
+            )
         tasks.append(
             Task(
-                "Declare your subcontractors"
-                if declared is None
+                "Declare your subcontractors (or confirm you have none)"
+                if missing
                 else "Keep your subcontractors current",
                 "The companies you rely on to deliver our services, and theirs "
                 "(rank 3 and beyond).",
                 url_for("subcontracting.chain", vendor_id=user.vendor_id),
                 None,
-                "warning" if declared is None else "primary",
+                "warning" if missing else "primary",
             )
         )
     return tasks

@@ -33,6 +33,7 @@ from vendor_portal.subcontracting.domain import (
 from vendor_portal.subcontracting.models import (
     FlowDownItem,
     FlowDownReview,
+    NoSubcontractorsAttestation,
     SubcontractingNotice,
     SubcontractorDeclaration,
 )
@@ -188,8 +189,40 @@ def declare(
         services=services,
     )
     session.add(declaration)
+    attestation = no_subcontractors_attestation(session, vendor.id)
+    if attestation is not None:
+        session.delete(attestation)  # a declared subcontractor withdraws "we have none"
     session.flush()
     return declaration
+
+
+def no_subcontractors_attestation(
+    session: Session, vendor_id: int
+) -> NoSubcontractorsAttestation | None:
+    return session.scalar(
+        select(NoSubcontractorsAttestation).where(
+            NoSubcontractorsAttestation.vendor_id == vendor_id
+        )
+    )
+
+
+def attest_no_subcontractors(
+    session: Session, vendor: Vendor, user_id: int | None
+) -> NoSubcontractorsAttestation:
+    """Record (or confirm again) that the vendor relies on no subcontractors."""
+    if active_chain(session, vendor.id):
+        raise SubcontractingError(
+            f"{vendor.name} has subcontractors declared: remove them first if it no longer "
+            "relies on any."
+        )
+    attestation = no_subcontractors_attestation(session, vendor.id)
+    if attestation is None:
+        attestation = NoSubcontractorsAttestation(vendor_id=vendor.id)
+        session.add(attestation)
+    attestation.attested_by_id = user_id
+    attestation.attested_at = utcnow()
+    session.flush()
+    return attestation
 
 
 def remove_declaration(session: Session, declaration: SubcontractorDeclaration) -> int:

@@ -154,6 +154,11 @@ CASES = [
         "No current flow-down review",
     ),
     (
+        {"subcontracting": SubcontractingFact(False, None, False, (), date(2025, 6, 1), False)},
+        "subcontracting",
+        "attested on 2025-06-01 that it has no subcontractors; that statement is due",
+    ),
+    (
         {
             "subcontracting": SubcontractingFact(
                 True, date(2026, 8, 1), True, ("Notify incidents — Fibre Co",)
@@ -252,3 +257,14 @@ def test_exception_must_cover_every_failing_check():
     )
     decision = evaluate(POLICY, both)
     assert decision.decision == "pass_with_exception" and decision.exception_ids == (3, 4)
+
+
+def test_a_current_statement_of_no_subcontractors_stands_in_for_chain_and_review():
+    facts = replace(
+        GOOD, subcontracting=SubcontractingFact(False, None, False, (), date(2026, 2, 1), True)
+    )
+    decision = evaluate(POLICY, facts)
+    assert decision.decision == "pass"
+    assert "attested on 2026-02-01 that it has no subcontractors" in (
+        check(decision, "subcontracting").message
+    )

@@ -6,6 +6,7 @@ from vendor_portal.subcontracting.domain import (
     ChainEntry,
     ChainError,
     Coverage,
+    attestation_current,
     check_new_entry,
     effective_notice_status,
     next_review_due,
@@ -80,3 +81,12 @@ def test_coverage_percentages():
     c = Coverage("critical", chains=8, reviewed=6, fully_flowed_down=3)
     assert (c.reviewed_pct, c.flowed_down_pct) == (75.0, 37.5)
     assert Coverage("high", 0, 0, 0).reviewed_pct == 0.0
+
+
+def test_no_subcontractors_statement_is_renewed_on_the_review_cadence():
+    attested = date(2025, 11, 25)
+    assert attestation_current("critical", attested, date(2026, 11, 25))
+    assert not attestation_current("critical", attested, date(2026, 11, 26))
+    assert attestation_current("high", attested, date(2027, 11, 25))
+    assert not attestation_current("high", attested, date(2027, 11, 26))
+    assert attestation_current("low", attested, date(2040, 1, 1))  # not reviewed: never due
