@@ -31,6 +31,7 @@ from vendor_portal.api.openapi import (
     json_content,
     page_of,
     path_param,
+    query_param,
     ref,
 )
 from vendor_portal.db import utcnow
@@ -307,29 +308,17 @@ document_paths(
                 "operationId": "listEvidence",
                 "parameters": [
                     *PAGE_PARAMS,
-                    {"name": "vendor_id", "in": "query", "schema": {"type": "integer"}},
-                    {
-                        "name": "evidence_type",
-                        "in": "query",
-                        "schema": {"type": "string", "enum": TYPES},
-                    },
-                    {
-                        "name": "status",
-                        "in": "query",
-                        "schema": {"type": "string", "enum": STATUSES},
-                    },
-                    {
-                        "name": "latest",
-                        "in": "query",
-                        "schema": {"type": "string", "enum": ["true", "false"], "default": "true"},
-                        "description": "Only the current version of each item",
-                    },
-                    {
-                        "name": "expires_within",
-                        "in": "query",
-                        "schema": {"type": "integer", "enum": list(EXPIRY_WINDOWS)},
-                    },
-                    {"name": "sort", "in": "query", "schema": {"type": "string", "enum": SORTS}},
+                    query_param("vendor_id", "integer"),
+                    query_param("evidence_type", enum=TYPES),
+                    query_param("status", enum=STATUSES),
+                    query_param(
+                        "latest",
+                        description="Only the current version of each item",
+                        enum=["true", "false"],
+                        default="true",
+                    ),
+                    query_param("expires_within", "integer", enum=list(EXPIRY_WINDOWS)),
+                    query_param("sort", enum=SORTS),
                 ],
                 "responses": {
                     "200": json_content(ref("EvidencePage"), "A page of evidence"),

@@ -18,6 +18,7 @@ from vendor_portal.api.openapi import (
     json_content,
     page_of,
     path_param,
+    query_param,
     ref,
 )
 from vendor_portal.db import utcnow
@@ -163,10 +164,10 @@ document_paths(
                 "operationId": "listExercises",
                 "parameters": [
                     *PAGE_PARAMS,
-                    {"name": "status", "in": "query", "schema": {"enum": STATUSES}},
-                    {"name": "type", "in": "query", "schema": {"enum": TYPES}},
-                    {"name": "when", "in": "query", "schema": {"enum": ["upcoming", "past"]}},
-                    {"name": "sort", "in": "query", "schema": {"enum": SORTS}},
+                    query_param("status", enum=STATUSES),
+                    query_param("type", enum=TYPES),
+                    query_param("when", enum=["upcoming", "past"]),
+                    query_param("sort", enum=SORTS),
                 ],
                 "responses": {
                     "200": json_content(ref("ExercisePage"), "A page of exercises"),

@@ -27,6 +27,7 @@ from vendor_portal.api.openapi import (
     error_response,
     json_content,
     page_of,
+    query_param,
     ref,
 )
 from vendor_portal.extensions import db
@@ -276,18 +277,12 @@ document_paths(
                 "high-risk region, not contracted.",
                 "operationId": "listFallbacks",
                 "parameters": [
-                    {
-                        "name": "flagged",
-                        "in": "query",
-                        "schema": {"type": "string", "enum": ["true", "false"]},
-                        "description": "Only capabilities with a danger or warning flag",
-                    },
-                    {
-                        "name": "capability",
-                        "in": "query",
-                        "schema": {"type": "string"},
-                        "description": "One capability, by its node id",
-                    },
+                    query_param(
+                        "flagged",
+                        description="Only capabilities with a danger or warning flag",
+                        enum=["true", "false"],
+                    ),
+                    query_param("capability", description="One capability, by its node id"),
                 ],
                 "responses": {
                     "200": json_content(ref("FallbackRegister"), "The register"),
@@ -302,24 +297,11 @@ document_paths(
                 "operationId": "listRegionRisk",
                 "parameters": [
                     *PAGE_PARAMS,
-                    {"name": "q", "in": "query", "schema": {"type": "string"}},
-                    {
-                        "name": "kind",
-                        "in": "query",
-                        "schema": {"type": "string", "enum": list(RATING_KINDS)},
-                    },
-                    {
-                        "name": "level",
-                        "in": "query",
-                        "schema": {"type": "string", "enum": LEVELS},
-                        "description": "The overall (worse) level",
-                    },
-                    {
-                        "name": "source",
-                        "in": "query",
-                        "schema": {"type": "string", "enum": list(regions.SOURCE_LABELS)},
-                    },
-                    {"name": "sort", "in": "query", "schema": {"type": "string"}},
+                    query_param("q"),
+                    query_param("kind", enum=list(RATING_KINDS)),
+                    query_param("level", description="The overall (worse) level", enum=LEVELS),
+                    query_param("source", enum=list(regions.SOURCE_LABELS)),
+                    query_param("sort"),
                 ],
                 "responses": {
                     "200": json_content(ref("RegionRatingPage"), "A page of ratings"),

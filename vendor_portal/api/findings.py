@@ -30,6 +30,7 @@ from vendor_portal.api.openapi import (
     json_content,
     page_of,
     path_param,
+    query_param,
     ref,
 )
 from vendor_portal.auth.models import User
@@ -282,13 +283,13 @@ document_paths(
                 "operationId": "listFindings",
                 "parameters": [
                     *PAGE_PARAMS,
-                    {"name": "vendor_id", "in": "query", "schema": {"type": "integer"}},
-                    {"name": "severity", "in": "query", "schema": {"enum": SEVERITIES}},
-                    {"name": "status", "in": "query", "schema": {"enum": STATUSES}},
-                    {"name": "source", "in": "query", "schema": {"enum": SOURCES}},
-                    {"name": "overdue", "in": "query", "schema": {"enum": ["true", "false"]}},
-                    {"name": "q", "in": "query", "schema": {"type": "string"}},
-                    {"name": "sort", "in": "query", "schema": {"enum": SORTS}},
+                    query_param("vendor_id", "integer"),
+                    query_param("severity", enum=SEVERITIES),
+                    query_param("status", enum=STATUSES),
+                    query_param("source", enum=SOURCES),
+                    query_param("overdue", enum=["true", "false"]),
+                    query_param("q"),
+                    query_param("sort", enum=SORTS),
                 ],
                 "responses": {
                     "200": json_content(ref("FindingPage"), "A page of findings"),

@@ -25,6 +25,16 @@ def error_response(description: str) -> dict[str, Any]:
     }
 
 
+def query_param(
+    name: str, type_: str = "string", description: str | None = None, **schema: Any
+) -> dict[str, Any]:
+    """A query-string parameter; `schema` adds JSON-schema keywords (enum, default, minimum...)."""
+    param: dict[str, Any] = {"name": name, "in": "query", "schema": {"type": type_, **schema}}
+    if description is not None:
+        param["description"] = description
+    return param
+
+
 ERRORS = {
     "400": error_response("Malformed request (bad JSON, bad query parameter)"),
     "401": error_response("Missing, unknown, revoked or expired token"),
@@ -36,16 +46,8 @@ INVALID = {
     "422": error_response("A field is invalid; error.fields names each"),
 }
 PAGE_PARAMS = [
-    {
-        "name": "page",
-        "in": "query",
-        "schema": {"type": "integer", "minimum": 1, "maximum": MAX_PAGE, "default": 1},
-    },
-    {
-        "name": "per_page",
-        "in": "query",
-        "schema": {"type": "integer", "minimum": 1, "maximum": 500, "default": 50},
-    },
+    query_param("page", "integer", minimum=1, maximum=MAX_PAGE, default=1),
+    query_param("per_page", "integer", minimum=1, maximum=500, default=50),
 ]
 
 

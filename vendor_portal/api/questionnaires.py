@@ -22,6 +22,7 @@ from vendor_portal.api.openapi import (
     json_content,
     page_of,
     path_param,
+    query_param,
     ref,
 )
 from vendor_portal.extensions import db
@@ -271,14 +272,10 @@ document_paths(
                 "operationId": "listAssignments",
                 "parameters": [
                     *PAGE_PARAMS,
-                    {
-                        "name": "status",
-                        "in": "query",
-                        "schema": {"type": "string", "enum": STATUSES},
-                    },
-                    {"name": "vendor_id", "in": "query", "schema": {"type": "integer"}},
-                    {"name": "template_id", "in": "query", "schema": {"type": "integer"}},
-                    {"name": "sort", "in": "query", "schema": {"type": "string", "enum": SORTS}},
+                    query_param("status", enum=STATUSES),
+                    query_param("vendor_id", "integer"),
+                    query_param("template_id", "integer"),
+                    query_param("sort", enum=SORTS),
                 ],
                 "responses": {
                     "200": json_content(ref("AssignmentPage"), "A page of assignments"),

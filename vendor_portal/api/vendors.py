@@ -17,6 +17,7 @@ from vendor_portal.api.openapi import (
     json_content,
     page_of,
     path_param,
+    query_param,
     ref,
 )
 from vendor_portal.extensions import db
@@ -151,25 +152,12 @@ document_paths(
                 "operationId": "listVendors",
                 "parameters": [
                     *PAGE_PARAMS,
-                    {
-                        "name": "q",
-                        "in": "query",
-                        "schema": {"type": "string"},
-                        "description": "Name or LEI contains",
-                    },
-                    {"name": "tier", "in": "query", "schema": {"type": "string", "enum": TIERS}},
-                    {
-                        "name": "status",
-                        "in": "query",
-                        "schema": {"type": "string", "enum": STATUSES},
-                    },
-                    {"name": "country", "in": "query", "schema": {"type": "string"}},
-                    {
-                        "name": "archived",
-                        "in": "query",
-                        "schema": {"type": "string", "enum": ["true", "false"]},
-                    },
-                    {"name": "sort", "in": "query", "schema": {"type": "string", "enum": SORTS}},
+                    query_param("q", description="Name or LEI contains"),
+                    query_param("tier", enum=TIERS),
+                    query_param("status", enum=STATUSES),
+                    query_param("country"),
+                    query_param("archived", enum=["true", "false"]),
+                    query_param("sort", enum=SORTS),
                 ],
                 "responses": {
                     "200": json_content(ref("VendorPage"), "A page of vendors"),
