@@ -136,7 +136,12 @@ def seed_subcontracting(session: Session, summary: SeedSummary) -> None:
         planned_date=(utcnow() + timedelta(days=45)).date(),
         description="Moving fraud scoring to a specialist provider; data processed in the EU only.",
     )
+    # Quantum Backup runs its own vaults: it has stated that it relies on no subcontractors.
+    quantum = vendors.get("Quantum Backup Systems")
+    if quantum is not None and not services.active_chain(session, quantum.id):
+        services.attest_no_subcontractors(session, quantum, manager.id if manager else None)
     count = session.scalar(select(func.count(SubcontractorDeclaration.id)))
     summary.extra.append(
-        f"{count} subcontractor declarations, 2 contracts, 1 flow-down review, 1 notice"
+        f"{count} subcontractor declarations, 2 contracts, 1 flow-down review, 1 notice, "
+        "1 statement of no subcontractors"
     )
