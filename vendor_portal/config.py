@@ -49,6 +49,9 @@ def defaults(instance_path: str) -> dict[str, Any]:
         "RATELIMIT_TOKENS_PER_ADDRESS": "60 per hour",
         "RATELIMIT_API_FAILURES_PER_ADDRESS": "20 per minute",
         "PER_PAGE": 50,
+        # The home page's task list is gathered again after any change, or once this old (tasks
+        # that move with the clock alone); 0 gathers it on every view.
+        "HOME_TASKS_MAX_AGE_SECONDS": 60,
         "MAX_PER_PAGE": 500,
         "LOGIN_MAX_FAILURES": 5,
         "LOGIN_ADDRESS_MAX_FAILURES": 20,

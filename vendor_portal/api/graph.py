@@ -1,7 +1,8 @@
 """The dependency graph, its analyses, and business services (from the BIA).
 
 - `GET|POST /graph`: the graph in the interchange format; POST replaces it, all or nothing.
-- `GET /graph/spof[?service=ID]`: per business service, its SPOFs with witness chains, and gaps.
+- `GET /graph/spof[?service=ID]`: per business service, its SPOFs with witness chains, and gaps;
+  paged (`page`, `per_page`) unless one service is asked for.
 - `POST /graph/scenario`: fail nodes, vendors, countries or regions; services down beyond RTO.
 - `GET /graph/concentration`: nodes ranked by the downtime cost they carry as a SPOF.
 - `GET|POST /business-services`, `GET|PATCH|DELETE /business-services/{id}`.
@@ -12,9 +13,10 @@ get 403: the graph spans every vendor.
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
-from flask import request
+from flask import Response, request, url_for
 
 from vendor_portal.api import bp
 from vendor_portal.api.errors import ApiError, validation_error
@@ -41,7 +43,7 @@ from vendor_portal.graph.domain.interchange import InvalidGraph
 from vendor_portal.graph.domain.model import KINDS
 from vendor_portal.graph.models import BusinessService, GraphNode
 from vendor_portal.graph.tables import BUSINESS_SERVICE_TABLE
-from vendor_portal.tables import BadTableRequest
+from vendor_portal.tables import MAX_PAGE, BadTableRequest, parse_page_args
 
 
 def _invalid_graph(exc: InvalidGraph) -> ApiError:
@@ -83,13 +85,44 @@ def import_graph():
 
 @bp.get("/graph/spof")
 def spof():
+    """One service (`?service=`), or a page of services: the whole document runs to hundreds of
+    MB on a large map. Each entry is served as stored (JSON text), not parsed and re-encoded."""
     require("graph.read")
+    service = request.args.get("service")
+    if service is not None:
+        try:
+            document = services.spof_document(db.session, service)
+        except services.UnknownService as exc:
+            raise ApiError(404, "not_found", str(exc)) from exc
+        db.session.commit()
+        return document
     try:
-        document = services.spof_document(db.session, request.args.get("service"))
-    except services.UnknownService as exc:
-        raise ApiError(404, "not_found", str(exc)) from exc
+        page, per_page = parse_page_args(request.args, services.PER_PAGE, services.MAX_PER_PAGE)
+    except BadTableRequest as exc:
+        raise ApiError(400, "bad_request", str(exc)) from exc
+    current = services.ensure_current(db.session)
+    services.commit_if_written(db.session)  # before an analysis is computed, if one must be
+    result = services.spof_page(db.session, page, per_page, current)
     db.session.commit()
-    return document
+    head = json.dumps(
+        {
+            "graph_version": result.graph_version,
+            "page": result.page,
+            "per_page": result.per_page,
+            "total": result.total,
+            "pages": result.pages,
+        }
+    )
+    body = f'{head[:-1]},"services":[{",".join(result.entries)}]}}'
+    response = Response(body, mimetype="application/json")
+    links = []
+    for rel, number in (("next", page + 1), ("prev", page - 1)):
+        if 1 <= number <= result.pages:
+            url = url_for("api.spof", page=number, per_page=per_page, _external=True)
+            links.append(f'<{url}>; rel="{rel}"')
+    if links:
+        response.headers["Link"] = ", ".join(links)
+    return response
 
 
 def _string_list(body: dict[str, Any], key: str, errors: dict[str, str]) -> list[str]:
@@ -339,8 +372,15 @@ document_schemas(
         "SpofReport": {
             "type": "object",
             "required": ["services"],
+            "description": "Without ?service= a page of the services, in a stable order: "
+            "page, per_page, total and pages say where it is, and the Link header gives the "
+            "next and prev pages.",
             "properties": {
                 "graph_version": {"type": "integer"},
+                "page": {"type": "integer"},
+                "per_page": {"type": "integer"},
+                "total": {"type": "integer", "description": "Business services in the analysis"},
+                "pages": {"type": "integer"},
                 "services": {
                     "type": "array",
                     "items": {
@@ -561,8 +601,29 @@ document_paths(
                         "name": "service",
                         "in": "query",
                         "schema": {"type": "string"},
-                        "description": "One business service: its node id or its record id",
-                    }
+                        "description": "One business service: its node id or its record id "
+                        "(then no paging)",
+                    },
+                    {
+                        "name": "page",
+                        "in": "query",
+                        "schema": {
+                            "type": "integer",
+                            "minimum": 1,
+                            "maximum": MAX_PAGE,
+                            "default": 1,
+                        },
+                    },
+                    {
+                        "name": "per_page",
+                        "in": "query",
+                        "schema": {
+                            "type": "integer",
+                            "minimum": 1,
+                            "maximum": services.MAX_PER_PAGE,
+                            "default": services.PER_PAGE,
+                        },
+                    },
                 ],
                 "responses": {
                     "200": json_content(ref("SpofReport"), "SPOFs with witnesses, and gaps"),

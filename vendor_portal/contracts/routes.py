@@ -3,7 +3,7 @@
 from flask import abort, current_app, flash, redirect, render_template, request, url_for
 from flask_login import current_user
 from sqlalchemy import select
-from sqlalchemy.orm import contains_eager
+from sqlalchemy.orm import contains_eager, selectinload
 
 from vendor_portal.contracts import bp, services
 from vendor_portal.contracts.domain import ContractStatus
@@ -44,10 +44,12 @@ CONTRACT_TABLE = Table(
 @bp.get("/")
 @permission_required("contracts.read")
 def index():
-    # The vendor comes with the join (its name is on every row), not one query per row.
+    # The vendor comes with the join (its name is on every row), not one query per row; an
+    # outer join on a required key keeps every contract and lets the database drop the join
+    # when it only counts the rows. The page shows how many clauses, the export which ones.
     stmt = (
-        services.contracts_query()
-        .join(Vendor, Vendor.id == Contract.vendor_id)
+        select(Contract)
+        .outerjoin(Vendor, Vendor.id == Contract.vendor_id)
         .options(contains_eager(Contract.vendor))
     )
     if request.args.get("status"):
@@ -60,7 +62,11 @@ def index():
     try:
         stmt = CONTRACT_TABLE.sorted(stmt, request.args.get("sort"), Contract.id)
         if request.args.get("export"):
-            return export_response(CONTRACT_TABLE, db.session.scalars(stmt), request.args["export"])
+            return export_response(
+                CONTRACT_TABLE,
+                db.session.scalars(stmt.options(selectinload(Contract.clauses))),
+                request.args["export"],
+            )
         page, per_page = parse_page_args(
             request.args, current_app.config["PER_PAGE"], current_app.config["MAX_PER_PAGE"]
         )
@@ -69,9 +75,11 @@ def index():
         return redirect(url_for("contracts.index"))
     return render_template(
         "contracts/index.html",
-        page=paginate(db.session, stmt, page, per_page),
+        page=paginate(db.session, stmt.options(services.with_clause_count()), page, per_page),
         sort=request.args.get("sort") or CONTRACT_TABLE.default_sort,
         statuses=list(ContractStatus),
+        # One url_for, not one per row: the link is this prefix and the contract's id.
+        contract_url=url_for("contracts.show", contract_id=0)[:-1],
         can_write=has_permission(current_user, "contracts.write"),
     )
 

@@ -5,11 +5,11 @@ from __future__ import annotations
 from datetime import date
 from typing import Any
 
-from sqlalchemy import select
-from sqlalchemy.orm import Session, selectinload
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session, selectinload, with_expression
 
 from vendor_portal.contracts.domain import ContractStatus
-from vendor_portal.contracts.models import Contract, Obligation
+from vendor_portal.contracts.models import Contract, Obligation, contract_clause
 from vendor_portal.vendors.models import Vendor, VendorService
 
 
@@ -106,6 +106,14 @@ def update_contract(session: Session, contract: Contract, values: dict[str, Any]
 
 def contracts_query():
     return select(Contract).options(selectinload(Contract.services), selectinload(Contract.clauses))
+
+
+def with_clause_count() -> Any:
+    """A loader option: Contract.clause_count, counted by the database for each row loaded."""
+    return with_expression(
+        Contract.clause_count,
+        select(func.count()).where(contract_clause.c.contract_id == Contract.id).scalar_subquery(),
+    )
 
 
 def missing_mandatory_clauses(

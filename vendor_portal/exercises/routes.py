@@ -921,13 +921,23 @@ def coverage():
     if is_vendor_user(current_user):
         abort(403)
     today = utcnow().date()
-    rows = services.coverage_rows(db.session)
-    required = [(v, c) for v, c in rows if c.required]
+    try:
+        page, per_page = parse_page_args(
+            request.args, current_app.config["PER_PAGE"], current_app.config["MAX_PER_PAGE"]
+        )
+    except BadTableRequest as exc:
+        flash(str(exc), "warning")
+        return redirect(url_for("exercises.coverage"))
+    policy = services.coverage_policy(db.session)
+    required, covered = services.coverage_counts(db.session, today, policy)
+    result = paginate(db.session, services.required_vendors(policy), page, per_page)
     return render_template(
         "exercises/coverage.html",
-        rows=required,
-        covered=sum(1 for _, c in required if c.covered_on(today)),
-        policy=services.coverage_policy(db.session),
+        page=result,
+        rows=services.coverage_rows(db.session, result.items, policy),
+        required=required,
+        covered=covered,
+        policy=policy,
         today=today,
     )
 
@@ -966,32 +976,28 @@ def exercise_tasks(session, user) -> list[Task]:
             )
         return tasks
     if user.role in (Role.ADMIN, Role.VENDOR_MANAGER):
-        unrecorded = services.to_record(session, now)
-        if unrecorded:
+        counts = services.manager_counts(session, now)
+        if counts.to_record:
             tasks.append(
                 Task(
                     "Record finished exercises",
                     "Exercises that have ended: record attendance, timeline, RTO and findings.",
                     url_for("exercises.index", status="scheduled", when="past"),
-                    unrecorded,
+                    counts.to_record,
                     "warning",
                 )
             )
-        answers = services.proposals_to_answer(session)
-        if answers:
+        if counts.proposals:
             tasks.append(
                 Task(
                     "Vendors proposed another time or declined",
                     "Reschedule, or follow up with the vendor.",
                     url_for("exercises.index", status="scheduled", when="upcoming"),
-                    answers,
+                    counts.proposals,
                     "primary",
                 )
             )
-        today = now.date()
-        uncovered = sum(
-            1 for _, c in services.coverage_rows(session) if c.required and not c.covered_on(today)
-        )
+        uncovered = counts.required - counts.covered
         if uncovered:
             tasks.append(
                 Task(

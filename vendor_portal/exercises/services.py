@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 
-from sqlalchemy import Select, exists, func, or_, select
+from sqlalchemy import Select, case, exists, func, or_, select
 from sqlalchemy.orm import Session, selectinload
 
 from vendor_portal.auth.models import User
@@ -872,19 +872,32 @@ def set_coverage_policy(session: Session, days_by_tier: dict[str, int | None]) -
     session.flush()
 
 
-def last_completed_exercises(session: Session) -> dict[int, date]:
-    """Per vendor, the day its latest completed joint exercise ended (not counting a decline)."""
-    rows = session.execute(
-        select(ExerciseVendor.vendor_id, func.max(Exercise.ends_at))
+def _completed_participations() -> Select[Any]:
+    """Joint exercises that count for coverage: completed, and the vendor did not decline."""
+    return (
+        select(ExerciseVendor.vendor_id, Exercise.ends_at)
         .join(Exercise, Exercise.id == ExerciseVendor.exercise_id)
         .where(
             Exercise.status == ExerciseStatus.COMPLETED.value,
             ExerciseVendor.response != VendorResponse.DECLINED.value,
         )
+    )
+
+
+def last_completed_exercises(
+    session: Session, vendor_ids: list[int] | None = None
+) -> dict[int, date]:
+    """Per vendor (every vendor, or those of `vendor_ids`), the day its latest completed joint
+    exercise ended (not counting a decline)."""
+    stmt = (
+        _completed_participations()
+        .with_only_columns(ExerciseVendor.vendor_id, func.max(Exercise.ends_at))
         .group_by(ExerciseVendor.vendor_id)
     )
+    if vendor_ids is not None:
+        stmt = stmt.where(ExerciseVendor.vendor_id.in_(vendor_ids))
     out: dict[int, date] = {}
-    for vendor_id, ended in rows:
+    for vendor_id, ended in session.execute(stmt):
         if ended is not None:
             ended = ended if ended.tzinfo else ended.replace(tzinfo=utcnow().tzinfo)
             out[vendor_id] = ended.date()
@@ -898,18 +911,70 @@ def vendor_coverage(session: Session, vendor: Vendor) -> Coverage:
         vendor.id,
         vendor.tier,
         policy.get(vendor.tier),
-        last_completed_exercises(session).get(vendor.id),
+        last_completed_exercises(session, [vendor.id]).get(vendor.id),
     )
 
 
-def coverage_rows(session: Session) -> list[tuple[Vendor, Coverage]]:
-    policy = coverage_policy(session)
-    last = last_completed_exercises(session)
-    vendors = session.scalars(
+def required_vendors(policy: dict[str, int | None]) -> Select[Any]:
+    """The vendors the coverage policy asks an exercise of (live, active or offboarding, of a
+    tier with a rule), by name."""
+    tiers = sorted(tier for tier, days in policy.items() if days is not None)
+    return (
         select(Vendor)
-        .where(Vendor.archived_at.is_(None), Vendor.status.in_(("active", "offboarding")))
-        .order_by(Vendor.name)
+        .where(
+            Vendor.archived_at.is_(None),
+            Vendor.status.in_(("active", "offboarding")),
+            Vendor.tier.in_(tiers),
+        )
+        .order_by(Vendor.name, Vendor.id)
     )
+
+
+def _coverage_counts_query(policy: dict[str, int | None], today: date) -> Select[Any] | None:
+    """(required, covered) as Coverage.covered_on counts them, or None when no tier has a rule."""
+    covered = []
+    for tier, days in policy.items():
+        if days is None:
+            continue
+        # covered_on: the UTC day of the latest end is at most `days` before today, i.e. it
+        # ended at or after midnight UTC of that day.
+        since = datetime.combine(today - timedelta(days=days), time.min, tzinfo=UTC)
+        recent = (
+            _completed_participations()
+            .with_only_columns(ExerciseVendor.id)
+            .where(ExerciseVendor.vendor_id == Vendor.id, Exercise.ends_at >= since)
+        )
+        covered.append((Vendor.tier == tier) & recent.exists())
+    if not covered:
+        return None
+    return (
+        required_vendors(policy)
+        .order_by(None)
+        .with_only_columns(
+            func.count().label("required"), func.count(case((or_(*covered), 1))).label("covered")
+        )
+        .select_from(Vendor)
+    )
+
+
+def coverage_counts(
+    session: Session, today: date, policy: dict[str, int | None] | None = None
+) -> tuple[int, int]:
+    """(vendors the policy asks an exercise of, how many of them are covered on `today`),
+    counted by the database: the home page needs only these numbers."""
+    query = _coverage_counts_query(coverage_policy(session) if policy is None else policy, today)
+    if query is None:
+        return 0, 0
+    required, covered = session.execute(query).one()
+    return required, covered
+
+
+def coverage_rows(
+    session: Session, vendors: list[Vendor], policy: dict[str, int | None] | None = None
+) -> list[tuple[Vendor, Coverage]]:
+    """The coverage of these vendors (a page of `required_vendors`, say), in their order."""
+    policy = coverage_policy(session) if policy is None else policy
+    last = last_completed_exercises(session, [v.id for v in vendors]) if vendors else {}
     return [(v, Coverage(v.id, v.tier, policy.get(v.tier), last.get(v.id))) for v in vendors]
 
 
@@ -932,28 +997,42 @@ def invitations_to_answer(session: Session, vendor_id: int, now: datetime) -> in
     )
 
 
-def to_record(session: Session, now: datetime) -> int:
-    return (
-        session.scalar(
-            select(func.count(Exercise.id)).where(
-                Exercise.status == ExerciseStatus.SCHEDULED.value, Exercise.ends_at < now
-            )
-        )
-        or 0
-    )
+@dataclass(frozen=True)
+class ManagerCounts:
+    """What the home page counts for the people who plan exercises."""
+
+    to_record: int  # scheduled exercises that have ended
+    proposals: int  # vendors that proposed another time or declined a scheduled exercise
+    required: int  # vendors the coverage policy asks an exercise of
+    covered: int  # of those, the ones with a recent enough completed exercise
 
 
-def proposals_to_answer(session: Session) -> int:
-    return (
-        session.scalar(
-            select(func.count(ExerciseVendor.id))
-            .join(Exercise, Exercise.id == ExerciseVendor.exercise_id)
-            .where(
-                ExerciseVendor.response.in_(
-                    (VendorResponse.PROPOSED.value, VendorResponse.DECLINED.value)
-                ),
-                Exercise.status == ExerciseStatus.SCHEDULED.value,
-            )
-        )
-        or 0
+def manager_counts(session: Session, now: datetime) -> ManagerCounts:
+    """The counts in one round trip (after the small coverage policy)."""
+    to_record = (
+        select(func.count())
+        .select_from(Exercise)
+        .where(Exercise.status == ExerciseStatus.SCHEDULED.value, Exercise.ends_at < now)
+        .scalar_subquery()
     )
+    proposals = (
+        select(func.count())
+        .select_from(ExerciseVendor)
+        .join(Exercise, Exercise.id == ExerciseVendor.exercise_id)
+        .where(
+            ExerciseVendor.response.in_(
+                (VendorResponse.PROPOSED.value, VendorResponse.DECLINED.value)
+            ),
+            Exercise.status == ExerciseStatus.SCHEDULED.value,
+        )
+        .scalar_subquery()
+    )
+    coverage = _coverage_counts_query(coverage_policy(session), now.date())
+    if coverage is None:
+        recorded, proposed = session.execute(select(to_record, proposals)).one()
+        return ManagerCounts(recorded, proposed, 0, 0)
+    counts = coverage.subquery()
+    row = session.execute(
+        select(to_record, proposals, counts.c.required, counts.c.covered).select_from(counts)
+    ).one()
+    return ManagerCounts(*row)

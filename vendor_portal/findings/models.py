@@ -30,6 +30,10 @@ class Finding(db.Model):
     __table_args__ = (
         UniqueConstraint("source", "source_ref", name="uq_finding_source_ref"),
         Index("ix_finding_status_due", "status", "due_date"),
+        # The register's default order (due date, then id): a page is read off the index.
+        Index("ix_finding_due_date_id", "due_date", "id"),
+        # Risk acceptances waiting for a decision (the home page counts them on every view).
+        Index("ix_finding_risk_requested_by_id", "risk_requested_by_id"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)

@@ -174,6 +174,8 @@ def index():
         else vendor_filter_options(filters.vendor_id),
         today=today,
         overdue_total=overdue_total,
+        # One url_for, not one per row: the link is this prefix and the finding's id.
+        finding_url=url_for("findings.show", finding_id=0)[:-1],
         can_write=has_permission(current_user, "findings.write"),
     )
 
@@ -481,8 +483,11 @@ def finding_tasks(session, user) -> list[Task]:
                 )
             )
         return tasks
+    counts = None
+    if user.role in (Role.ADMIN, Role.VENDOR_MANAGER):
+        counts = services.reviewer_counts(session, today, user.id)
     if user.role in (Role.ADMIN, Role.VENDOR_MANAGER, Role.AUDITOR, Role.PROCUREMENT):
-        overdue = services.count_overdue(session, today)
+        overdue = counts.overdue if counts else services.count_overdue(session, today)
         if overdue:
             tasks.append(
                 Task(
@@ -493,26 +498,24 @@ def finding_tasks(session, user) -> list[Task]:
                     "danger",
                 )
             )
-    if user.role in (Role.ADMIN, Role.VENDOR_MANAGER):
-        waiting = services.awaiting_verification(session)
-        if waiting:
+    if counts is not None:
+        if counts.awaiting_verification:
             tasks.append(
                 Task(
                     "Verify remediated findings",
                     "Vendors say these are fixed: check the evidence and close them.",
                     url_for("findings.index", status="ready_for_verification"),
-                    waiting,
+                    counts.awaiting_verification,
                     "primary",
                 )
             )
-        risks = services.risk_requests_for(session, user.id)
-        if risks:
+        if counts.risk_requests:
             tasks.append(
                 Task(
                     "Approve or refuse risk acceptances",
                     "Requests by colleagues that need a second person's decision.",
                     url_for("findings.index", risk="pending"),
-                    risks,
+                    counts.risk_requests,
                     "warning",
                 )
             )

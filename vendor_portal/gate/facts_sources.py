@@ -35,7 +35,7 @@ def evidence(session: Session, vendor_id: int) -> tuple[EvidenceFact, ...]:
 
 
 def exercises_completed(session: Session, vendor_id: int) -> tuple:
-    last = last_completed_exercises(session).get(vendor_id)
+    last = last_completed_exercises(session, [vendor_id]).get(vendor_id)
     return (last,) if last else ()
 
 

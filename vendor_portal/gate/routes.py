@@ -5,7 +5,7 @@ from datetime import timedelta
 
 from flask import abort, flash, redirect, render_template, request, url_for
 from flask_login import current_user
-from sqlalchemy import select
+from sqlalchemy import case, func, select
 
 from vendor_portal.contracts.domain import ContractStatus
 from vendor_portal.contracts.models import Contract
@@ -377,13 +377,20 @@ def vendor_todo():
 def gate_tasks(session, user) -> list[Task]:
     tasks: list[Task] = []
     if user.role in (Role.ADMIN, Role.PROCUREMENT):
-        waiting = session.scalars(
-            select(Contract).where(
-                Contract.status.in_((ContractStatus.DRAFT, ContractStatus.AWAITING_GATE))
-            )
-        ).all()
-        latest = _latest_by_contract([c.id for c in waiting])
-        blocked = sum(1 for c in waiting if c.id in latest and latest[c.id].decision == "fail")
+        # Counted by the database (thousands of drafts on a large portfolio): the contracts
+        # waiting for the gate, and those whose latest evaluation failed.
+        latest_decision = (
+            select(GateEvaluation.decision)
+            .where(GateEvaluation.contract_id == Contract.id)
+            .order_by(GateEvaluation.evaluated_at.desc(), GateEvaluation.id.desc())
+            .limit(1)
+            .scalar_subquery()
+        )
+        waiting, blocked = session.execute(
+            select(func.count(), func.count(case((latest_decision == "fail", 1))))
+            .select_from(Contract)
+            .where(Contract.status.in_((ContractStatus.DRAFT, ContractStatus.AWAITING_GATE)))
+        ).one()
         if waiting:
             tasks.append(
                 Task(
@@ -392,7 +399,7 @@ def gate_tasks(session, user) -> list[Task]:
                     if blocked
                     else "Evaluate and approve them.",
                     url_for("gate.index"),
-                    len(waiting),
+                    waiting,
                     "warning" if blocked else "primary",
                 )
             )

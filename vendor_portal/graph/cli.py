@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Iterable
 from pathlib import Path
+from typing import Any
 
 import click
 from flask import current_app
@@ -115,15 +117,27 @@ def export_command(fmt: str, output: Path | None, edges_output: Path | None) -> 
 )
 def spof_command(service: str | None, fmt: str) -> None:
     """Single points of failure and gaps per business service (as GET /api/v1/graph/spof)."""
-    try:
-        document = services.spof_document(db.session, service)
-    except services.UnknownService as exc:
-        raise click.ClickException(str(exc)) from exc
-    db.session.commit()
+    if service is not None:
+        try:
+            document = services.spof_document(db.session, service)
+        except services.UnknownService as exc:
+            raise click.ClickException(str(exc)) from exc
+        entries: Iterable[dict[str, Any]] = document["services"]
+        version = document["graph_version"]
+    else:
+        # The whole document runs to hundreds of MB on a large map: one service at a time.
+        current = services.ensure_current(db.session)
+        version = current.version
+        entries = (json.loads(text) for text in services.iter_spof_entries(db.session, current))
     if fmt == "json":
-        click.echo(json.dumps(document, indent=2, sort_keys=True, ensure_ascii=False))
+        click.echo(f'{{\n  "graph_version": {version},\n  "services": [', nl=False)
+        for n, item in enumerate(entries):
+            text = json.dumps(item, indent=2, sort_keys=True, ensure_ascii=False)
+            click.echo(("," if n else "") + "\n    " + text.replace("\n", "\n    "), nl=False)
+        click.echo("\n  ]\n}")
+        db.session.commit()
         return
-    for item in document["services"]:
+    for item in entries:
         status = "DOWN with nothing failed" if item["down"] else f"{len(item['spofs'])} SPOFs"
         click.echo(f"{item['name']} ({item['id']}): {status}")
         for spof in item["spofs"]:
@@ -131,6 +145,7 @@ def spof_command(service: str | None, fmt: str) -> None:
             click.echo(f"  - {spof['name']}{mark}: {spof['explanation']}")
         for gap in item["gaps"]:
             click.echo(f"  gap: {gap['explanation']}")
+    db.session.commit()
 
 
 @bp.cli.command("scenario")

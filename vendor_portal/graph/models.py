@@ -3,7 +3,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import JSON, ForeignKey, Index, String, Text, UniqueConstraint
+from sqlalchemy import JSON, BigInteger, ForeignKey, Index, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from vendor_portal.db import utcnow
@@ -106,7 +106,23 @@ class GraphState(db.Model):
     token: Mapped[str] = mapped_column(String(32))
     version: Mapped[int] = mapped_column(default=1)
     records_fingerprint: Mapped[str | None] = mapped_column(String(64))
+    # The GraphRecordsVersion stamp the record-built part was last checked against.
+    records_stamp: Mapped[int | None] = mapped_column(BigInteger)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class GraphRecordsVersion(db.Model):
+    """One row: a stamp replaced, in the same transaction, by every write to the records the
+    graph is built from (vendors, vendor services, subcontractor declarations, business
+    services). While it equals GraphState.records_stamp those records have not changed since
+    the graph was last checked against them. Random, not a counter: a restored database never
+    matches a stamp of another one."""
+
+    __tablename__ = "graph_records_version"
+    __audit__ = False
+
+    id: Mapped[int] = mapped_column(primary_key=True, autoincrement=False)
+    stamp: Mapped[int] = mapped_column(BigInteger)
 
 
 class GraphResult(db.Model):
@@ -125,6 +141,41 @@ class GraphResult(db.Model):
     name: Mapped[str] = mapped_column(String(32))
     payload: Mapped[Any] = mapped_column(JSON)
     computed_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class GraphServiceResult(db.Model):
+    """One business service's entry of the SPOF analysis of one graph version, so that one
+    service, or one page of services, is read without the rest (the whole document runs to
+    hundreds of MB on a large map). `document` is the entry as JSON text, as the API serves it;
+    the other columns are what lists show, sort and filter on. `position` keeps the document's
+    order. Written in bulk with the GraphResult row "spof-rows" that says the set is complete."""
+
+    __tablename__ = "graph_service_result"
+    __audit__ = False
+    __table_args__ = (
+        UniqueConstraint("token", "version", "format", "position", name="uq_graph_service_result"),
+        Index("ix_graph_service_result_key", "token", "version", "format", "key"),
+        Index("ix_graph_service_result_version", "version"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    token: Mapped[str] = mapped_column(String(32))
+    version: Mapped[int]
+    format: Mapped[int]
+    position: Mapped[int]
+    key: Mapped[str] = mapped_column(String(200))
+    business_service_id: Mapped[int | None]
+    name: Mapped[str] = mapped_column(String(200))
+    criticality: Mapped[str | None] = mapped_column(String(16))
+    rto_hours: Mapped[float | None]
+    downtime_cost_per_hour: Mapped[float | None]
+    spof_count: Mapped[int]
+    common_cause_count: Mapped[int]
+    gap_count: Mapped[int]
+    down: Mapped[bool]
+    common_causes: Mapped[str] = mapped_column(Text)  # names, "; "-separated
+    gaps: Mapped[str] = mapped_column(Text)  # names, "; "-separated
+    document: Mapped[str] = mapped_column(Text, deferred=True)  # lists never need it
 
 
 class RegionRisk(db.Model):

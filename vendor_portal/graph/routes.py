@@ -3,14 +3,20 @@ scenarios, import and export. Internal roles read; admins and vendor managers ch
 
 from __future__ import annotations
 
+import hashlib
 import io
+import json
 import zipfile
+from collections.abc import Iterable
 from datetime import date
 from typing import Any
 
 from flask import Response, abort, current_app, flash, redirect, render_template, request, url_for
 from flask_login import current_user
-from sqlalchemy import func, select
+from jinja2.utils import htmlsafe_json_dumps
+from markupsafe import Markup
+from sqlalchemy import func, or_, select
+from sqlalchemy.orm import contains_eager
 
 from vendor_portal.extensions import db
 from vendor_portal.forms import ConfirmForm, choices
@@ -39,8 +45,16 @@ from vendor_portal.graph.forms import (
     ScenarioForm,
     SwitchoverForm,
 )
-from vendor_portal.graph.models import BusinessService, GraphEdge, GraphNode, RegionRisk
+from vendor_portal.graph.models import (
+    BusinessService,
+    GraphEdge,
+    GraphNode,
+    GraphServiceResult,
+    RegionRisk,
+)
 from vendor_portal.graph.tables import (
+    ANALYSIS_STATUSES,
+    ANALYSIS_TABLE,
     BUSINESS_SERVICE_TABLE,
     CONCENTRATION_SORTS,
     CONCENTRATION_TABLE,
@@ -57,7 +71,13 @@ from vendor_portal.graph.tables import (
 from vendor_portal.home.tasks import Task, task_provider
 from vendor_portal.navigation import nav_item
 from vendor_portal.security import Role, has_permission, permission_required
-from vendor_portal.tables import BadTableRequest, export_response, paginate, parse_page_args
+from vendor_portal.tables import (
+    BadTableRequest,
+    Page,
+    export_response,
+    paginate,
+    parse_page_args,
+)
 from vendor_portal.vendors.domain import country_name
 from vendor_portal.vendors.models import Vendor
 
@@ -82,8 +102,17 @@ def _node_url(key_to_id: dict[str, int]) -> Any:
     return url
 
 
-def _key_to_id() -> dict[str, int]:
-    return dict(db.session.execute(select(GraphNode.key, GraphNode.id)).all())
+def _key_to_id(keys: Iterable[str] | None = None) -> dict[str, int]:
+    """Database ids of the nodes `keys` (of every node when None)."""
+    stmt = select(GraphNode.key, GraphNode.id)
+    if keys is None:
+        return dict(db.session.execute(stmt).all())
+    wanted = sorted(set(keys))
+    found: dict[str, int] = {}
+    for offset in range(0, len(wanted), 1000):
+        chunk = wanted[offset : offset + 1000]
+        found.update(db.session.execute(stmt.where(GraphNode.key.in_(chunk))).all())
+    return found
 
 
 # --- overview and map -------------------------------------------------------------------------
@@ -92,44 +121,141 @@ def _key_to_id() -> dict[str, int]:
 @bp.get("/")
 @permission_required("graph.read")
 def index():
-    graph = services.load_graph(db.session)
-    analysis = services.spof_document(db.session)
-    db.session.commit()  # the record-built part may have been brought up to date
-    spofs = {s["id"] for item in analysis["services"] for s in item["spofs"]}
-    common = {s["id"] for item in analysis["services"] for s in item["spofs"] if s["common_cause"]}
-    gaps = {g["id"] for item in analysis["services"] for g in item["gaps"]}
-    # What the business services need, every alternative counted; the rest is listed under
-    # Nodes (vendors and services no business service is mapped to yet).
-    needed = graph.effective(None).closure(graph.services)
-    figure = dependency_map(
-        layout(graph, needed),
-        _node_url(_key_to_id()),
-        spofs,
-        common,
-        gaps,
-        _merge_details(
-            _details(analysis), _rating_details(graph, region_services.rating_book(db.session))
-        ),
-    )
-    loops = [[graph.nodes[i] for i in loop] for loop in graph.loops()]
+    current = services.ensure_current(db.session)
+    # Kept at once: computing an analysis below can take a while, with graph_state locked.
+    services.commit_if_written(db.session)
+    summary, current = services.spof_summary(db.session, current)
+    overview = _overview(current)
+    services.commit_if_written(db.session)
+    filters = _analysis_filters()
+    try:
+        stmt = ANALYSIS_TABLE.sorted(
+            _filtered_analysis(services.service_result_query(current), filters),
+            request.args.get("sort"),
+            GraphServiceResult.position,
+        )
+        export = request.args.get("export")
+        if export:
+            return export_response(ANALYSIS_TABLE, db.session.scalars(stmt).all(), export)
+        page, per_page = _page_args()
+    except BadTableRequest as exc:
+        flash(str(exc), "warning")
+        return redirect(url_for("graph.index"))
+    if any(filters.values()):
+        result = paginate(db.session, stmt, page, per_page)
+    else:  # every service: the count is known
+        items = db.session.scalars(stmt.limit(per_page).offset((page - 1) * per_page)).all()
+        result = Page(list(items), page, per_page, summary["services"])
+    ids = {r.business_service_id: r.business_service_id for r in result.items}
     return render_template(
         "graph/index.html",
-        graph=graph,
-        analysis=analysis,
-        figure=figure,
-        loops=loops,
-        not_drawn=len(graph) - len(needed),
-        counts=_kind_counts(graph),
-        version=analysis["graph_version"],
+        links=_links("graph.show_business_service", "service_id", ids),
+        summary=summary,
+        overview=overview,
+        page=result,
+        filters=filters,
+        statuses=ANALYSIS_STATUSES,
+        criticalities=list(Criticality),
+        sort=request.args.get("sort") or ANALYSIS_TABLE.default_sort,
+        version=current.version,
         can_write=_can_write(),
     )
 
 
-def _kind_counts(graph: Any) -> list[tuple[str, str, int]]:
-    counts: dict[str, int] = {}
-    for node in graph.nodes:
-        counts[node.kind] = counts.get(node.kind, 0) + 1
-    return [(k.value, KIND_LABELS[k], counts.get(k.value, 0)) for k in NodeKind]
+def _analysis_filters() -> dict[str, Any]:
+    args = request.args
+    valid = {c.value for c in Criticality}
+    return {
+        "search": args.get("q", "").strip() or None,
+        "criticalities": [c for c in args.getlist("criticality") if c in valid] or None,
+        "status": args.get("status") if args.get("status") in ANALYSIS_STATUSES else None,
+    }
+
+
+def _filtered_analysis(stmt: Any, filters: dict[str, Any]) -> Any:
+    r = GraphServiceResult
+    if filters["search"]:
+        pattern = f"%{filters['search'].lower()}%"
+        stmt = stmt.where(or_(func.lower(r.name).like(pattern), func.lower(r.key).like(pattern)))
+    if filters["criticalities"]:
+        stmt = stmt.where(r.criticality.in_(filters["criticalities"]))
+    status = filters["status"]
+    if status == "spofs":
+        stmt = stmt.where(r.spof_count > 0)
+    elif status == "gaps":
+        stmt = stmt.where(r.gap_count > 0)
+    elif status == "down":
+        stmt = stmt.where(r.down.is_(True))
+    elif status == "clear":
+        stmt = stmt.where(r.spof_count == 0, r.gap_count == 0)
+    return stmt
+
+
+def _overview(current: Any) -> dict[str, Any]:
+    """The whole map's drawing, loops and counts: computed once per graph version (and set of
+    risk ratings, shown on hover), then read back."""
+    ratings = services.ratings_digest(db.session)
+
+    def compute(current: Any) -> dict[str, Any]:
+        graph = services.load_graph(db.session, current)
+        # What the business services need, every alternative counted; the rest is listed under
+        # Nodes (vendors and services no business service is mapped to yet).
+        needed = graph.effective(None).closure(graph.services)
+        graph_map = layout(graph, needed)
+        drawn = [n.key for n in graph_map.nodes if not n.grouped]
+        analysis = _analysis_of(drawn, current)
+        figure = dependency_map(
+            graph_map,
+            _node_url(_key_to_id(drawn)),
+            analysis["spofs"],
+            analysis["common"],
+            analysis["gaps"],
+            _merge_details(
+                analysis["details"],
+                _rating_details(graph, region_services.rating_book(db.session), drawn),
+            ),
+        )
+        return {
+            "figure": _figure_json(figure),
+            "loops": [[graph.nodes[i].label for i in loop] for loop in graph.loops()],
+            "nodes": len(graph),
+            "edges": graph.edge_count,
+            "has_services": bool(graph.services),
+            "not_drawn": len(graph) - len(needed),
+        }
+
+    overview, _ = services._cached(db.session, f"overview-{ratings[:12]}", compute, current)
+    # Safe: stored by _figure_json (HTML-safe JSON), not taken from a request.
+    return {**overview, "figure": Markup(overview["figure"])}  # noqa: S704
+
+
+def _figure_json(figure: dict[str, Any]) -> str:
+    """A figure as the HTML-safe JSON the page embeds, stored as such: read back, it is put in
+    the page as it is, not parsed and encoded again."""
+    return str(htmlsafe_json_dumps(figure, dumps=current_app.json.dumps))
+
+
+def _analysis_of(keys: list[str], current: Any) -> dict[str, Any]:
+    """SPOF, common-cause and gap markers and hover text for the drawn nodes `keys`. A large map
+    is drawn as groups (no node drawn one by one): then the entries are not read at all."""
+    wanted = set(keys)
+    out: dict[str, Any] = {"spofs": set(), "common": set(), "gaps": set(), "details": {}}
+    if not wanted:
+        return out
+    entries = (json.loads(text) for text in services.iter_spof_entries(db.session, current))
+    document = {"services": list(entries)}
+    for item in document["services"]:
+        for spof in item["spofs"]:
+            if spof["id"] in wanted:
+                out["spofs"].add(spof["id"])
+                if spof["common_cause"]:
+                    out["common"].add(spof["id"])
+        for gap in item["gaps"]:
+            if gap["id"] in wanted:
+                out["gaps"].add(gap["id"])
+    details = _details(document)
+    out["details"] = {k: v for k, v in details.items() if k in wanted}
+    return out
 
 
 def _details(analysis: dict[str, Any]) -> dict[str, str]:
@@ -163,22 +289,26 @@ def _service_filters() -> dict[str, Any]:
 @permission_required("graph.read")
 def business_services():
     filters = _service_filters()
-    analysis = {s["business_service_id"]: s for s in services.spof_document(db.session)["services"]}
-    db.session.commit()
+    current = services.ensure_current(db.session)
+    # Kept at once: computing an analysis below can take a while, with graph_state locked.
+    services.commit_if_written(db.session)
+    _, current = services.spof_summary(db.session, current)
+    services.commit_if_written(db.session)
     try:
         stmt = BUSINESS_SERVICE_TABLE.sorted(
             services.business_service_query(**filters), request.args.get("sort"), BusinessService.id
         )
         export = request.args.get("export")
         if export:
-            rows = [ServiceRow(s, analysis.get(s.id, {})) for s in db.session.scalars(stmt)]
+            chosen = list(db.session.scalars(stmt))
+            rows = _service_rows(chosen, current)
             return export_response(BUSINESS_SERVICE_TABLE, rows, export)
         page, per_page = _page_args()
     except BadTableRequest as exc:
         flash(str(exc), "warning")
         return redirect(url_for("graph.business_services"))
     result = paginate(db.session, stmt, page, per_page)
-    result.items[:] = [ServiceRow(s, analysis.get(s.id, {})) for s in result.items]
+    result.items[:] = _service_rows(result.items, current)
     return render_template(
         "graph/services.html",
         page=result,
@@ -187,6 +317,18 @@ def business_services():
         criticalities=list(Criticality),
         can_write=_can_write(),
     )
+
+
+def _service_rows(chosen: list[BusinessService], current: Any) -> list[ServiceRow]:
+    """The services with their rows of the current SPOF analysis (only those asked for)."""
+    found: dict[int, GraphServiceResult] = {}
+    ids = [s.id for s in chosen]
+    for offset in range(0, len(ids), 1000):
+        stmt = services.service_result_query(current).where(
+            GraphServiceResult.business_service_id.in_(ids[offset : offset + 1000])
+        )
+        found.update((r.business_service_id, r) for r in db.session.scalars(stmt))
+    return [ServiceRow(s, found.get(s.id)) for s in chosen]
 
 
 @bp.route("/services/new", methods=["GET", "POST"])
@@ -211,61 +353,109 @@ def _service_or_404(service_id: int) -> BusinessService:
 @permission_required("graph.read")
 def show_business_service(service_id: int):
     service = _service_or_404(service_id)
-    node = services.business_service_node(db.session, service)
+    current = services.ensure_current(db.session)
+    # Kept at once: computing an analysis below can take a while, with graph_state locked.
+    services.commit_if_written(db.session)
+    node = db.session.scalar(select(GraphNode).where(GraphNode.business_service_id == service.id))
+    key = node.key if node is not None else None
     analysis = None
-    figure = None
-    if node is not None and not service.archived:
-        document = summaries.service_spofs(db.session, node.key)
-        analysis = document["services"][0] if document["services"] else None
+    if key is not None and not service.archived:
+        analysis = services.service_entry(db.session, key, current)
     if request.args.get("export") and analysis is not None:
         try:
             return export_response(SPOF_TABLE, analysis["spofs"], request.args["export"])
         except BadTableRequest as exc:
             flash(str(exc), "warning")
-    node_ids = _key_to_id()
-    if analysis is not None and node is not None:
-        graph = services.load_graph(db.session)
-        names = {n.id: n.label for n in graph.nodes}
-        for spof in analysis["spofs"]:
-            spof["witness_names"] = [names.get(i, i) for i in spof["witness"]]
-        closure = graph.effective(None).closure([graph.index[node.key]])
-        figure = dependency_map(
-            layout(graph, closure),
-            _node_url(node_ids),
-            [s["id"] for s in analysis["spofs"]],
-            [s["id"] for s in analysis["spofs"] if s["common_cause"]],
-            [g["id"] for g in analysis["gaps"]],
-            _merge_details(
-                _details({"services": [analysis]}),
-                _rating_details(graph, region_services.rating_book(db.session)),
-            ),
-        )
-    db.session.commit()
-    common = _common_causes(analysis) if analysis else []
+    figure = None
+    common: list[dict[str, Any]] = []
+    view: dict[str, Any] = {}
+    spofs = None
+    if analysis is not None and key is not None:
+        # A service on a large map can have hundreds of SPOFs: a page of them at a time.
+        try:
+            page, per_page = _page_args()
+        except BadTableRequest:
+            page, per_page = 1, current_app.config["PER_PAGE"]
+        spofs = page_of(analysis["spofs"], page, per_page)
+        view = _service_view(key, analysis, current)
+        for spof, chain in zip(analysis["spofs"], view["witness_chains"], strict=True):
+            spof["witness_chain"] = chain
+        # Safe: stored by _figure_json (HTML-safe JSON), not taken from a request.
+        figure, common = Markup(view["figure"]), view["common"]  # noqa: S704
+    services.commit_if_written(db.session)
     dependencies = (
         db.session.scalars(
-            select(GraphEdge).where(GraphEdge.source_id == node.id).join(GraphEdge.target)
+            select(GraphEdge)
+            .where(GraphEdge.source_id == node.id)
+            .join(GraphEdge.target)
+            .options(contains_eager(GraphEdge.target))
         ).all()
         if node is not None
         else []
     )
+    links = _links("graph.show_node", "node_id", view["node_ids"]) if analysis is not None else {}
     return render_template(
         "graph/service.html",
         service=service,
         node=node,
         analysis=analysis,
+        spofs=spofs,
         common=common,
         figure=figure,
         dependencies=dependencies,
-        node_ids=node_ids,
+        links=links,
         can_write=_can_write(),
     )
 
 
-def _common_causes(analysis: dict[str, Any]) -> list[dict[str, Any]]:
+def _links(endpoint: str, argument: str, ids: dict[Any, int]) -> dict[Any, str]:
+    """Links to the pages of an endpoint whose path ends with its one id `argument`, by `ids`'
+    keys: url_for once, not once per row (a service may list hundreds of SPOFs)."""
+    prefix = url_for(endpoint, **{argument: 0}).removesuffix("0")
+    return {key: f"{prefix}{value}" for key, value in ids.items()}
+
+
+def _service_view(key: str, analysis: dict[str, Any], current: Any) -> dict[str, Any]:
+    """What a business service's page draws from the whole graph (its map, the names along
+    each witness chain, its common causes): computed once per graph version and set of risk
+    ratings, then read back."""
+    ratings = services.ratings_digest(db.session)
+
+    def compute(current: Any) -> dict[str, Any]:
+        graph = services.load_graph(db.session, current)
+        names = {n.id: n.label for n in graph.nodes}
+        closure = graph.effective(None).closure([graph.index[key]])
+        graph_map = layout(graph, closure)
+        drawn = [n.key for n in graph_map.nodes if not n.grouped]
+        figure = dependency_map(
+            graph_map,
+            _node_url(_key_to_id(drawn)),
+            [s["id"] for s in analysis["spofs"]],
+            [s["id"] for s in analysis["spofs"] if s["common_cause"]],
+            [g["id"] for g in analysis["gaps"]],
+            _merge_details(
+                _details({"services": [analysis]}),
+                _rating_details(graph, region_services.rating_book(db.session), drawn),
+            ),
+        )
+        shown = [s["id"] for s in analysis["spofs"]] + [g["id"] for g in analysis["gaps"]]
+        return {
+            "figure": _figure_json(figure),
+            "witness_chains": [
+                " → ".join(names.get(i, i) for i in s["witness"]) for s in analysis["spofs"]
+            ],
+            "common": _common_causes(graph, analysis),
+            "node_ids": _key_to_id(shown),  # node ids are fixed within a graph version
+        }
+
+    digest = hashlib.sha256(key.encode()).hexdigest()[:12]
+    view, _ = services._cached(db.session, f"svc-{digest}-{ratings[:8]}", compute, current)
+    return view
+
+
+def _common_causes(graph: Any, analysis: dict[str, Any]) -> list[dict[str, Any]]:
     """Common causes grouped by the redundant node they defeat: its alternatives, and every
     node under all of them at once."""
-    graph = services.load_graph(db.session)
     threshold = analysis["rto_hours"]
     eff = graph.effective(threshold)
     groups: dict[str, list[str]] = {}
@@ -745,8 +935,10 @@ def graph_tasks(session, user) -> list[Task]:
     if user.role not in (Role.ADMIN, Role.VENDOR_MANAGER):
         return []
     # The counts only, not the whole SPOF document (hundreds of MB on a large map).
-    needing = summaries.attention(session)
-    session.commit()
+    current = services.ensure_current(session)
+    services.commit_if_written(session)  # before an analysis is computed, if one must be
+    needing = summaries.attention(session, current)
+    services.commit_if_written(session)
     if not needing["count"]:
         return []
     tasks = [
@@ -1078,10 +1270,11 @@ def _merge_details(*parts: dict[str, str]) -> dict[str, str]:
     return out
 
 
-def _rating_details(graph: Any, book: Any) -> dict[str, str]:
-    """Hover text: the risk ratings of where each node is."""
+def _rating_details(graph: Any, book: Any, keys: Iterable[str] | None = None) -> dict[str, str]:
+    """Hover text: the risk ratings of where each node (of `keys`, when given) is."""
     out = {}
-    for node in graph.nodes:
+    nodes = graph.nodes if keys is None else [graph.node(k) for k in keys if k in graph.index]
+    for node in nodes:
         found = book.for_node(node)
         if found:
             out[node.id] = "Risk: " + "; ".join(r.summary() for r in found)

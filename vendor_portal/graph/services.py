@@ -29,6 +29,7 @@ from sqlalchemy.orm import Session
 
 from vendor_portal.audit.services import Actor, acting_as, current_actor, record_event
 from vendor_portal.db import utcnow
+from vendor_portal.graph import records
 from vendor_portal.graph.domain import documents
 from vendor_portal.graph.domain.business import CRITICALITY_ORDER, slug
 from vendor_portal.graph.domain.interchange import InvalidGraph, Problem, to_json
@@ -46,7 +47,9 @@ from vendor_portal.graph.models import (
     GraphEdge,
     GraphNode,
     GraphResult,
+    GraphServiceResult,
     GraphState,
+    RegionRisk,
 )
 from vendor_portal.vendors.domain import country_name
 from vendor_portal.vendors.models import Vendor, VendorService
@@ -101,6 +104,18 @@ RESERVED_PREFIXES = {
 # --- version and state ---------------------------------------------------------------------------
 
 
+def _wrote(session: Session) -> None:
+    session.info["graph_wrote"] = True
+
+
+def commit_if_written(session: Session) -> None:
+    """Commit what reading the graph brought up to date or stored (the record-built part, a
+    result computed for this version), if anything. Pages call it before reading what they
+    show: a commit with nothing to keep would only make the session load its objects again."""
+    if session.info.pop("graph_wrote", False):
+        session.commit()
+
+
 def state(session: Session) -> GraphState:
     """The state row, created when missing (a new database, or one emptied by tests)."""
     found = session.get(GraphState, STATE_ID)
@@ -111,6 +126,7 @@ def state(session: Session) -> GraphState:
             session.add(GraphState(id=STATE_ID, token=uuid.uuid4().hex, version=1))
     except IntegrityError:
         pass  # created meanwhile by another request
+    _wrote(session)
     return session.get(GraphState, STATE_ID)  # type: ignore[return-value]
 
 
@@ -265,10 +281,24 @@ def _subcontracting(session: Session, wanted: _Wanted, parts: list[Any]) -> set[
 
 
 def ensure_current(session: Session) -> GraphState:
-    """Bring the record-built part of the graph up to date if its records changed."""
-    current = state(session)
+    """Bring the record-built part of the graph up to date if its records changed.
+
+    Cheap while the records' change marker (see records.py) still has the stamp the graph was
+    last checked against; otherwise the records are read and fingerprinted (the fallback, also
+    when there is no marker) and the graph rebuilt from them if they differ."""
+    found = session.execute(
+        select(GraphState, records.stamp_query().scalar_subquery()).where(GraphState.id == STATE_ID)
+    ).first()
+    if found is None:
+        current, stamp = state(session), records.current_stamp(session)
+    else:
+        current, stamp = found
+    if stamp is not None and current.records_stamp == stamp:
+        return current
     wanted = _records(session)
+    _wrote(session)
     if current.records_fingerprint == wanted.fingerprint:
+        _note_checked(session, current, stamp)
         return current
     try:
         with session.begin_nested(), _as_sync():
@@ -279,7 +309,22 @@ def ensure_current(session: Session) -> GraphState:
         # Another request built the same nodes meanwhile; use what it stored.
         session.expire_all()
         return state(session)
+    _note_checked(session, current, stamp)
     return current
+
+
+def _note_checked(session: Session, current: GraphState, stamp: int | None) -> None:
+    """Remember the stamp the records were read at (read before them), creating the marker
+    when there is none yet."""
+    if stamp is None:
+        try:
+            with session.begin_nested():
+                stamp = records.create_marker(session)
+        except IntegrityError:
+            return  # another request created it meanwhile: check again next time
+    if current.records_stamp != stamp:
+        current.records_stamp = stamp
+        session.flush()
 
 
 @contextmanager
@@ -294,11 +339,14 @@ def _as_sync() -> Iterator[None]:
 
 def rebuild_from_records(session: Session) -> bool:
     """Force the record-built part into step with the records; True when anything changed."""
+    stamp = records.current_stamp(session)
     wanted = _records(session)
     with _as_sync():
         changed = _sync(session, wanted)
-        state(session).records_fingerprint = wanted.fingerprint
+        current = state(session)
+        current.records_fingerprint = wanted.fingerprint
         session.flush()
+    _note_checked(session, current, stamp)
     return changed
 
 
@@ -603,9 +651,12 @@ _NO_VALUES = (None,) * len(_SERVICE_COLUMNS)
 # --- analyses, cached per version ----------------------------------------------------------------
 
 
-def _cached(session: Session, name: str, compute: Any) -> tuple[dict[str, Any], GraphState]:
-    """A result for the current graph version: stored once, then read back."""
-    current = ensure_current(session)
+def _cached(
+    session: Session, name: str, compute: Any, current: GraphState | None = None
+) -> tuple[dict[str, Any], GraphState]:
+    """A result for the current graph version: stored once, then read back. `current`: the
+    state when the caller has just brought it up to date."""
+    current = current or ensure_current(session)
     token, version = current.token, current.version
     name = f"{name}/{RESULT_FORMAT}"
     found = session.scalar(
@@ -616,37 +667,189 @@ def _cached(session: Session, name: str, compute: Any) -> tuple[dict[str, Any], 
     if found is not None:
         return found, current
     payload = compute(current)
+    _wrote(session)
     try:
         with session.begin_nested():
-            session.execute(
-                delete(GraphResult).where(
-                    or_(GraphResult.token != token, GraphResult.version < version)
-                )
-            )
+            _drop_older_results(session, current)
             session.add(GraphResult(token=token, version=version, name=name, payload=payload))
     except IntegrityError:
         pass  # another request stored the same result meanwhile
     return payload, current
 
 
-def _spofs(session: Session) -> tuple[dict[str, Any], GraphState]:
-    def compute(current: GraphState) -> dict[str, Any]:
-        graph = load_graph(session, current)
-        return documents.spof_document(graph, spof_reports(graph))
+def _drop_older_results(session: Session, current: GraphState) -> None:
+    token, version = current.token, current.version
+    session.execute(
+        delete(GraphResult).where(or_(GraphResult.token != token, GraphResult.version < version))
+    )
+    r = GraphServiceResult
+    session.execute(delete(r).where(or_(r.token != token, r.version < version)))
 
-    return _cached(session, "spof", compute)
+
+# The SPOF analysis is stored one row per business service (GraphServiceResult), with this
+# GraphResult beside them saying the set is complete and giving the overall counts.
+SPOF_ROWS = "spof-rows"
+PER_PAGE = 10  # services per page of the API (an entry with its witnesses can run to 100 kB)
+MAX_PER_PAGE = 100
+INSERT_CHUNK = 500
+
+
+def _rows_of(current: GraphState) -> Any:
+    """The current version's rows of the SPOF analysis (a where clause)."""
+    r = GraphServiceResult
+    return (r.token == current.token) & (r.version == current.version) & (r.format == RESULT_FORMAT)
+
+
+def spof_summary(
+    session: Session, current: GraphState | None = None
+) -> tuple[dict[str, Any], GraphState]:
+    """Ensure the SPOF analysis of the current graph version is stored, computing it the first
+    time; its overall counts (`services`, `with_spofs`, `down`, `needing`: with SPOFs or gaps)."""
+    current = current or ensure_current(session)
+    name = f"{SPOF_ROWS}/{RESULT_FORMAT}"
+    found = session.scalar(
+        select(GraphResult.payload).where(
+            GraphResult.token == current.token,
+            GraphResult.version == current.version,
+            GraphResult.name == name,
+        )
+    )
+    if found is not None:
+        return found, current
+    graph = load_graph(session, current)
+    entries = documents.spof_document(graph, spof_reports(graph))["services"]
+    rows = [_service_row(current, position, entry) for position, entry in enumerate(entries)]
+    summary = {
+        "services": len(rows),
+        "with_spofs": sum(1 for row in rows if row["spof_count"]),
+        "down": sum(1 for row in rows if row["down"]),
+        "needing": sum(1 for row in rows if row["spof_count"] or row["gap_count"]),
+    }
+    _wrote(session)
+    try:
+        with session.begin_nested():
+            _drop_older_results(session, current)
+            for offset in range(0, len(rows), INSERT_CHUNK):
+                session.execute(insert(GraphServiceResult), rows[offset : offset + INSERT_CHUNK])
+            session.add(
+                GraphResult(
+                    token=current.token, version=current.version, name=name, payload=summary
+                )
+            )
+    except IntegrityError:
+        pass  # another request stored the same analysis meanwhile
+    return summary, current
+
+
+def _service_row(current: GraphState, position: int, entry: dict[str, Any]) -> dict[str, Any]:
+    spofs, gaps = entry["spofs"], entry["gaps"]
+    return {
+        "token": current.token,
+        "version": current.version,
+        "format": RESULT_FORMAT,
+        "position": position,
+        "key": entry["id"],
+        "business_service_id": entry.get("business_service_id"),
+        "name": (entry.get("name") or entry["id"])[:200],
+        "criticality": entry.get("criticality"),
+        "rto_hours": entry.get("rto_hours"),
+        "downtime_cost_per_hour": entry.get("downtime_cost_per_hour"),
+        "spof_count": len(spofs),
+        "common_cause_count": sum(1 for spof in spofs if spof.get("common_cause")),
+        "gap_count": len(gaps),
+        "down": bool(entry.get("down")),
+        "common_causes": "; ".join(spof["name"] for spof in spofs if spof.get("common_cause")),
+        "gaps": "; ".join(gap["name"] for gap in gaps),
+        "document": json.dumps(entry, separators=(",", ":"), ensure_ascii=False),
+    }
+
+
+def service_result_query(current: GraphState) -> Select[Any]:
+    """The current analysis' per-service rows (without their documents), for lists."""
+    return select(GraphServiceResult).where(_rows_of(current))
+
+
+@dataclass(frozen=True)
+class SpofPage:
+    """A page of the SPOF document: each service's entry as JSON text, in document order."""
+
+    graph_version: int
+    page: int
+    per_page: int
+    total: int
+    entries: list[str]
+
+    @property
+    def pages(self) -> int:
+        return max(1, -(-self.total // self.per_page))
+
+
+def spof_page(
+    session: Session, page: int, per_page: int, current: GraphState | None = None
+) -> SpofPage:
+    """One page of `spof_document`'s services, read without the others."""
+    summary, current = spof_summary(session, current)
+    r = GraphServiceResult
+    entries = session.scalars(
+        select(r.document)
+        .where(_rows_of(current))
+        .order_by(r.position)
+        .offset((page - 1) * per_page)
+        .limit(per_page)
+    ).all()
+    return SpofPage(current.version, page, per_page, summary["services"], list(entries))
+
+
+def iter_spof_entries(session: Session, current: GraphState | None = None) -> Iterator[str]:
+    """Every service's entry as JSON text, in document order, read a batch at a time."""
+    _, current = spof_summary(session, current)
+    r = GraphServiceResult
+    result = session.execute(
+        select(r.document)
+        .where(_rows_of(current))
+        .order_by(r.position)
+        .execution_options(yield_per=100)
+    )
+    for (document,) in result:
+        yield document
+
+
+def service_entry(
+    session: Session, key: str, current: GraphState | None = None
+) -> dict[str, Any] | None:
+    """One business service node's entry of the SPOF document; None when it has none."""
+    current = current or ensure_current(session)
+    r = GraphServiceResult
+    stmt = select(r.document).where(_rows_of(current), r.key == key)
+    found = session.scalar(stmt)
+    if found is None:
+        # Not in the analysis, or the analysis of this version is not stored yet.
+        spof_summary(session, current)
+        found = session.scalar(stmt)
+    return json.loads(found) if found is not None else None
 
 
 def spof_document(session: Session, service: str | None = None) -> dict[str, Any]:
     """`{"services": [{"id", "spofs": [{"id", "witness"}], "gaps"}]}` plus names and figures.
 
-    `service` narrows it to one business service (its node id, or its record id)."""
-    document, current = _spofs(session)
-    services = document["services"]
+    `service` narrows it to one business service (its node id, or its record id). The whole
+    document runs to hundreds of MB on a large map: pages read `spof_page`, `service_entry`
+    or the rows of `service_result_query` instead."""
+    current = ensure_current(session)
     if service is not None:
-        wanted = resolve_service_key(session, service)
-        services = [s for s in services if s["id"] == wanted]
-    return {"graph_version": current.version, "services": services}
+        entry = service_entry(session, resolve_service_key(session, service), current)
+        return {"graph_version": current.version, "services": [entry] if entry else []}
+    entries = [json.loads(text) for text in iter_spof_entries(session, current)]
+    return {"graph_version": current.version, "services": entries}
+
+
+def ratings_digest(session: Session) -> str:
+    """A digest of the risk ratings (shown on the maps' hover text), new after any change: an
+    added or removed rating changes the count and the id sum, a changed one its updated_at."""
+    row = session.execute(
+        select(func.count(RegionRisk.id), func.sum(RegionRisk.id), func.max(RegionRisk.updated_at))
+    ).one()
+    return hashlib.sha256(repr(tuple(row)).encode()).hexdigest()
 
 
 class UnknownService(LookupError):
@@ -673,7 +876,9 @@ def concentration_document(session: Session) -> dict[str, Any]:
     document, current = _cached(
         session,
         "concentration",
-        lambda current: documents.concentration_document(_spofs(session)[0]),
+        lambda current: documents.concentration_document(
+            {"services": [json.loads(text) for text in iter_spof_entries(session, current)]}
+        ),
     )
     return {"graph_version": current.version, **document}
 
@@ -1197,8 +1402,3 @@ def restore_business_service(session: Session, service: BusinessService) -> None
 def business_service_node(session: Session, service: BusinessService) -> GraphNode | None:
     ensure_current(session)
     return session.scalar(select(GraphNode).where(GraphNode.business_service_id == service.id))
-
-
-def services_needing_attention(session: Session) -> list[dict[str, Any]]:
-    """Business services with SPOFs or gaps, from the current SPOF analysis."""
-    return [s for s in spof_document(session)["services"] if s["spofs"] or s["gaps"]]

@@ -1,14 +1,14 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
 from sqlalchemy import case
 
 from vendor_portal.graph.domain.model import KIND_LABELS, NodeKind
-from vendor_portal.graph.models import BusinessService, GraphNode, RegionRisk
+from vendor_portal.graph.models import BusinessService, GraphNode, GraphServiceResult, RegionRisk
 from vendor_portal.tables import BadTableRequest, Column, Page, Table
 
 
@@ -18,36 +18,38 @@ def _hours(value: float | None) -> Any:
 
 @dataclass
 class ServiceRow:
-    """A business service with its current analysis (SPOFs, gaps), for lists and exports."""
+    """A business service with its row of the current SPOF analysis, for lists and exports."""
 
     service: BusinessService
-    analysis: dict[str, Any] = field(default_factory=dict)
+    analysis: GraphServiceResult | None = None
 
     @property
     def spof_count(self) -> int | None:
-        return len(self.analysis["spofs"]) if self.analysis else None
+        return self.analysis.spof_count if self.analysis else None
 
     @property
     def gap_count(self) -> int | None:
-        return len(self.analysis["gaps"]) if self.analysis else None
+        return self.analysis.gap_count if self.analysis else None
 
     @property
-    def common_causes(self) -> list[str]:
-        return [s["name"] for s in self.analysis.get("spofs", []) if s.get("common_cause")]
+    def common_causes(self) -> str:
+        return self.analysis.common_causes if self.analysis else ""
 
     @property
     def down(self) -> bool:
-        return bool(self.analysis.get("down"))
+        return bool(self.analysis and self.analysis.down)
 
     @property
     def status(self) -> str:
-        if not self.analysis:
-            return "not mapped"
-        if self.down:
-            return "down with nothing failed"
-        if self.analysis["spofs"]:
-            return f"{len(self.analysis['spofs'])} single points of failure"
-        return "no single point of failure"
+        return analysis_status(self.analysis) if self.analysis else "not mapped"
+
+
+def analysis_status(result: GraphServiceResult) -> str:
+    if result.down:
+        return "down with nothing failed"
+    if result.spof_count:
+        return f"{result.spof_count} single points of failure"
+    return "no single point of failure"
 
 
 BUSINESS_SERVICE_TABLE = Table(
@@ -77,12 +79,44 @@ BUSINESS_SERVICE_TABLE = Table(
         ),
         Column("spofs", "Single points of failure", lambda r: r.spof_count if r.analysis else ""),
         Column("gaps", "Gaps", lambda r: r.gap_count if r.analysis else ""),
-        Column("common_causes", "Common causes", lambda r: "; ".join(r.common_causes)),
+        Column("common_causes", "Common causes", lambda r: r.common_causes),
         Column("status", "Status", lambda r: r.status),
     ],
     default_sort="name",
     export_name="business-services",
 )
+
+
+_R = GraphServiceResult
+# The map page's list: every business service in the current SPOF analysis.
+ANALYSIS_TABLE = Table(
+    columns=[
+        # The analysis' own order (the services' order in the graph), the default.
+        Column("position", "#", lambda r: r.position + 1, _R.position),
+        Column("name", "Business service", lambda r: r.name, _R.name),
+        Column("criticality", "Criticality", lambda r: r.criticality or "", _R.criticality),
+        Column("rto_hours", "RTO (h)", lambda r: _hours(r.rto_hours), _R.rto_hours),
+        Column(
+            "downtime_cost_per_hour",
+            "Cost of downtime per hour",
+            lambda r: _hours(r.downtime_cost_per_hour),
+            _R.downtime_cost_per_hour,
+        ),
+        Column("spofs", "Single points of failure", lambda r: r.spof_count, _R.spof_count),
+        Column("common_causes", "Common causes", lambda r: r.common_causes, _R.common_cause_count),
+        Column("gaps", "Gaps", lambda r: r.gaps, _R.gap_count),
+        Column("status", "Status", analysis_status, _R.down),
+        Column("id", "Id", lambda r: r.key, _R.key),
+    ],
+    default_sort="position",
+    export_name="spof-analysis",
+)
+ANALYSIS_STATUSES = {
+    "spofs": "With single points of failure",
+    "gaps": "With gaps",
+    "down": "Down with nothing failed",
+    "clear": "No single point of failure or gap",
+}
 
 
 NODE_TABLE = Table(

@@ -1,13 +1,13 @@
 from flask import redirect, render_template, url_for
 from flask_login import current_user
-from sqlalchemy import func, select
+from sqlalchemy import func, null, select
 
 from vendor_portal.audit.models import AuditEntry
 from vendor_portal.auth.models import User
 from vendor_portal.db import utcnow
 from vendor_portal.extensions import db
 from vendor_portal.home import bp
-from vendor_portal.home.tasks import Task, task_provider, tasks_for
+from vendor_portal.home.tasks import Task, current_tasks, task_provider
 from vendor_portal.security import Role, has_permission
 from vendor_portal.vendors.models import Vendor, VendorContact
 from vendor_portal.vendors.services import tier_counts
@@ -17,9 +17,9 @@ from vendor_portal.vendors.services import tier_counts
 def index():
     if not current_user.is_authenticated:
         return redirect(url_for("auth.login"))
-    tasks = tasks_for(db.session, current_user)
+    tasks = current_tasks(db.session, current_user)
     tiers = tier_counts(db.session) if has_permission(current_user, "vendors.list") else None
-    return render_template("home/index.html", tasks=tasks, tiers=tiers)
+    return render_template("home/index.html", tasks=tasks.tasks, as_of=tasks.as_of, tiers=tiers)
 
 
 @bp.get("/healthz")
@@ -32,16 +32,27 @@ def health():
 @task_provider
 def vendor_register_tasks(session, user) -> list[Task]:
     tasks: list[Task] = []
-    if user.role in (Role.ADMIN, Role.VENDOR_MANAGER):
-        without_lead = session.scalar(
-            select(func.count(Vendor.id)).where(
-                Vendor.archived_at.is_(None),
-                Vendor.tier.in_(("critical", "high")),
-                ~select(VendorContact.id)
-                .where(VendorContact.vendor_id == Vendor.id, VendorContact.is_continuity_lead)
-                .exists(),
+    # Both counts in one round trip (the first only for the roles that name leads).
+    leads = user.role in (Role.ADMIN, Role.VENDOR_MANAGER)
+    if user.role in (Role.ADMIN, Role.VENDOR_MANAGER, Role.PROCUREMENT):
+        without_lead, prospective = session.execute(
+            select(
+                select(func.count(Vendor.id))
+                .where(
+                    Vendor.archived_at.is_(None),
+                    Vendor.tier.in_(("critical", "high")),
+                    ~select(VendorContact.id)
+                    .where(VendorContact.vendor_id == Vendor.id, VendorContact.is_continuity_lead)
+                    .exists(),
+                )
+                .scalar_subquery()
+                if leads
+                else null(),
+                select(func.count(Vendor.id))
+                .where(Vendor.archived_at.is_(None), Vendor.status == "prospective")
+                .scalar_subquery(),
             )
-        )
+        ).one()
         if without_lead:
             tasks.append(
                 Task(
@@ -52,12 +63,6 @@ def vendor_register_tasks(session, user) -> list[Task]:
                     "warning",
                 )
             )
-    if user.role in (Role.ADMIN, Role.VENDOR_MANAGER, Role.PROCUREMENT):
-        prospective = session.scalar(
-            select(func.count(Vendor.id)).where(
-                Vendor.archived_at.is_(None), Vendor.status == "prospective"
-            )
-        )
         if prospective:
             tasks.append(
                 Task(

@@ -1,12 +1,26 @@
-"""What each role must do next. Features register task providers; the home page lists them."""
+"""What each role must do next. Features register task providers; the home page lists them.
+
+Gathering the tasks asks a dozen features for counts: tens of milliseconds on a large portfolio,
+on the page every user opens first. The list is therefore kept per user in each process and
+gathered again when anything has changed (a new audit entry: every change is audited, the bulk
+imports included) or when it is older than `HOME_TASKS_MAX_AGE_SECONDS` (tasks that move with
+the clock alone, such as a deadline passing). The page says when the list was gathered."""
 
 from __future__ import annotations
 
+import threading
+from collections import OrderedDict
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
+from flask import current_app
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
+
+from vendor_portal.audit.models import AuditEntry
+from vendor_portal.db import utcnow
 
 
 @dataclass(frozen=True)
@@ -20,6 +34,7 @@ class Task:
 
 TaskProvider = Callable[[Session, Any], list[Task]]
 _providers: list[TaskProvider] = []
+_ORDER = {"danger": 0, "warning": 1, "primary": 2, "info": 3, "success": 4}
 
 
 def task_provider(func: TaskProvider) -> TaskProvider:
@@ -28,6 +43,58 @@ def task_provider(func: TaskProvider) -> TaskProvider:
 
 
 def tasks_for(session: Session, user: Any) -> list[Task]:
-    order = {"danger": 0, "warning": 1, "primary": 2, "info": 3, "success": 4}
     found = [task for provider in _providers for task in provider(session, user)]
-    return sorted(found, key=lambda t: order.get(t.level, 9))
+    return sorted(found, key=lambda t: _ORDER.get(t.level, 9))
+
+
+@dataclass(frozen=True)
+class TaskList:
+    tasks: list[Task]
+    as_of: datetime
+
+
+class _Cache:
+    """Per process, per user: the last list with what it was gathered for."""
+
+    def __init__(self, size: int) -> None:
+        self.size = size
+        self.lock = threading.Lock()
+        self.entries: OrderedDict[Any, tuple[Any, TaskList]] = OrderedDict()
+
+    def get(self, who: Any, stamp: Any) -> TaskList | None:
+        with self.lock:
+            found = self.entries.get(who)
+            if found is None or found[0] != stamp:
+                return None
+            self.entries.move_to_end(who)
+            return found[1]
+
+    def put(self, who: Any, stamp: Any, value: TaskList) -> None:
+        with self.lock:
+            self.entries[who] = (stamp, value)
+            self.entries.move_to_end(who)
+            while len(self.entries) > self.size:
+                self.entries.popitem(last=False)
+
+
+def change_stamp(session: Session) -> int:
+    """Moves with every committed change (each is audited): the newest audit entry."""
+    return session.scalar(select(func.max(AuditEntry.id))) or 0
+
+
+def current_tasks(session: Session, user: Any) -> TaskList:
+    """The user's tasks, gathered again after any change or once they are too old."""
+    max_age = current_app.config["HOME_TASKS_MAX_AGE_SECONDS"]
+    now = utcnow()
+    if max_age <= 0:
+        return TaskList(tasks_for(session, user), now)
+    cache: _Cache = current_app.extensions.setdefault("home_tasks", _Cache(size=2048))
+    # Who the user is now (a role or vendor change is audited too, but be explicit).
+    who = (user.id, user.role, user.vendor_id)
+    stamp = change_stamp(session)
+    found = cache.get(who, stamp)
+    if found is not None and (now - found.as_of).total_seconds() < max_age:
+        return found
+    fresh = TaskList(tasks_for(session, user), now)
+    cache.put(who, stamp, fresh)
+    return fresh

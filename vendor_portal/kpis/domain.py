@@ -698,19 +698,16 @@ def _month_numbers(values: Iterable[date]) -> np.ndarray:
     return months.astype(np.int64) + 1970 * 12
 
 
-def now_dependent(
+def moving_values(
     specs: Sequence[KpiSpec], incidents: pd.DataFrame, evaluations: pd.DataFrame, now: datetime
 ) -> np.ndarray:
-    """Which evaluation rows (of `evaluate`) could change verdict while time passes and no
-    data change.
+    """Which evaluation rows (of `evaluate`) have a value that changes while time passes and
+    no data change.
 
     Only two inputs move with the clock: an availability period in progress with an incident
     that is still open, or ends or starts later than now (its downtime grows up to now), and a
     delay whose end (acknowledged, notified, ended) is still missing (it is counted up to now).
-    Both only get worse as time passes, so a period that already misses a target that asks
-    for more availability or shorter delays keeps missing it; every other period with such an
-    input may still change. The check is per service and period, over the incidents the KPI
-    counts.
+    The check is per service and period, over the incidents the KPI counts.
     """
     flagged = np.zeros(len(evaluations), dtype=bool)
     if evaluations.empty or incidents.empty:
@@ -758,7 +755,14 @@ def now_dependent(
                 pairs["started_ns"] < pairs["end_ns"]
             )
         flagged[pairs.loc[hit, "row"].to_numpy()] = True
-    # Availability only falls and delays only grow: is missing then final for this target?
+    return flagged
+
+
+def _stays_missed(specs: Sequence[KpiSpec], evaluations: pd.DataFrame) -> np.ndarray:
+    """Rows that miss a target which time cannot bring back: availability only falls and
+    delays only grow, so missing a target that asks for more availability or shorter delays
+    is final for the data as they are."""
+    spec_of = {s.kpi_id: s for s in specs}
     stays_missed = (
         evaluations["kpi_id"]
         .map(
@@ -771,19 +775,77 @@ def now_dependent(
         .to_numpy(dtype=bool)
     )
     missed = evaluations["met"].eq(False).fillna(False).to_numpy(dtype=bool)
-    return flagged & ~(missed & stays_missed)
+    return missed & stays_missed
+
+
+def now_dependent(
+    specs: Sequence[KpiSpec], incidents: pd.DataFrame, evaluations: pd.DataFrame, now: datetime
+) -> np.ndarray:
+    """Which evaluation rows could change verdict while time passes and no data change: those
+    whose value moves (moving_values), unless they already miss for good."""
+    if evaluations.empty:
+        return np.zeros(0, dtype=bool)
+    flagged = moving_values(specs, incidents, evaluations, now)
+    return flagged & ~_stays_missed(specs, evaluations)
+
+
+# A verdict computed from a moving value is trusted until one second before the value could
+# first reach its target, far more than the rounding of the figures.
+SAFETY_NS = NS_PER_SECOND
+
+
+def verdict_valid_until(
+    specs: Sequence[KpiSpec], incidents: pd.DataFrame, evaluations: pd.DataFrame, now: datetime
+) -> np.ndarray:
+    """Until when (int64 ns) each evaluation row's verdict holds if no data change: for good
+    (FOREVER_NS) unless it is now_dependent; then until its value could first reach the
+    target.
+
+    A moving value changes at a bounded rate: downtime is a union of intervals clipped at
+    now, so it grows by at most a second per second, and an availability of a period of
+    length L falls by at most 100 / L percent per second; a pending delay grows by an hour
+    per hour, and so do the worst, the mean and any percentile of delays that each grow so.
+    So a verdict cannot change before |value - target| / rate has passed.
+    """
+    valid = np.full(len(evaluations), FOREVER_NS, dtype=np.int64)
+    if evaluations.empty:
+        return valid
+    moving = now_dependent(specs, incidents, evaluations, now)
+    if not moving.any():
+        return valid
+    now_ns = to_ns(now)
+    spec_of = {s.kpi_id: s for s in specs}
+    kpi_ids = evaluations["kpi_id"].to_numpy()[moving]
+    values = evaluations["value"].to_numpy(dtype=float)[moving]
+    thresholds = np.array([float(spec_of[int(k)].threshold) for k in kpi_ids])
+    availability = np.array(
+        [Metric(spec_of[int(k)].metric) is Metric.AVAILABILITY for k in kpi_ids], dtype=bool
+    )
+    length_s = (
+        _dates_ns(evaluations["period_end"].to_numpy()[moving])
+        - _dates_ns(evaluations["period_start"].to_numpy()[moving])
+    ) / NS_PER_SECOND
+    # Seconds for the value to move by one unit: percent of availability, hour of delay.
+    per_unit = np.where(availability, length_s / 100.0, 3600.0)
+    seconds = np.abs(values - thresholds) * per_unit
+    margin = np.floor(seconds * NS_PER_SECOND) - SAFETY_NS
+    margin = np.where(np.isnan(margin), 0, np.clip(margin, 0, FOREVER_NS - now_ns))
+    valid[moving] = now_ns + margin.astype(np.int64)
+    return valid
 
 
 TALLY_COLUMNS = ("service_id", "month", "evaluated", "missed", "valid_until")
 
 
-def monthly_tally(evaluations: pd.DataFrame, moving: np.ndarray, now: datetime) -> pd.DataFrame:
+def monthly_tally(
+    evaluations: pd.DataFrame, valid_until: np.ndarray, now: datetime
+) -> pd.DataFrame:
     """Per service and calendar month: KPI periods with a verdict, how many missed, and until
     when that holds if no data change (int64 ns; FOREVER_NS for good).
 
     A quarterly KPI counts in each month of its quarter, as in attainment_by_month, whose
-    figures per vendor are sums of these. A row whose verdict moves with the clock
-    (now_dependent) holds only now; any other holds until the data change, also once its
+    figures per vendor are sums of these. A row holds until its `valid_until`
+    (verdict_valid_until: for good unless its verdict moves with the clock), also once its
     period is over (a verdict depends on the value only, and the value of a period in
     progress is already taken over the whole period); a month that has not begun holds until
     it begins (its monthly KPIs start counting). `month` is a month number
@@ -797,7 +859,7 @@ def monthly_tally(evaluations: pd.DataFrame, moving: np.ndarray, now: datetime) 
     piece = np.repeat(np.arange(len(evaluations)), spans)
     month = first[piece] + (np.arange(len(piece)) - np.repeat(np.cumsum(spans) - spans, spans))
     met = evaluations["met"]
-    valid = np.where(moving, now_ns, FOREVER_NS)
+    valid = np.asarray(valid_until, dtype=np.int64)
     frame = pd.DataFrame(
         {
             "service_id": evaluations["service_id"].to_numpy(dtype=np.int64)[piece],

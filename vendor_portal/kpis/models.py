@@ -239,12 +239,13 @@ class KpiUpload(db.Model):
 
 
 class KpiDataVersion(db.Model):
-    """A stamp per vendor service that every write to its incidents, measurements or KPIs
-    replaces with a new random value (services.bump_data_versions).
+    """A stamp per vendor service that every write to its incidents, measurements, KPIs or
+    breaches, or to the service or its vendor, replaces with a new random value (versions.py).
 
     Computed KPI results are reused only while the stamp they were computed at is unchanged
-    (services.AttainmentCache). Random rather than counted, so that a cache never mistakes a
-    restored or recreated database for the one it was filled from.
+    (services.AttainmentCache, services.ScorecardCache, services.StampedResults). Random rather
+    than counted, so that a cache never mistakes a restored or recreated database for the one
+    it was filled from.
     """
 
     __tablename__ = "kpi_data_version"

@@ -8,7 +8,7 @@ from __future__ import annotations
 import logging
 import secrets
 import smtplib
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from typing import Any
@@ -32,7 +32,7 @@ from sqlalchemy import (
     update,
 )
 from sqlalchemy.dialects import postgresql, sqlite
-from sqlalchemy.orm import Session, selectinload
+from sqlalchemy.orm import Session, contains_eager, joinedload, selectinload
 
 from vendor_portal.audit.domain import to_jsonable
 from vendor_portal.audit.services import record_event
@@ -51,8 +51,15 @@ from vendor_portal.kpis.domain import (
     period_bounds,
     period_label,
 )
-from vendor_portal.kpis.models import Incident, Kpi, KpiBreach, KpiMeasurement, KpiUpload
-from vendor_portal.kpis.versions import bump_data_versions, data_versions
+from vendor_portal.kpis.models import (
+    Incident,
+    Kpi,
+    KpiBreach,
+    KpiDataVersion,
+    KpiMeasurement,
+    KpiUpload,
+)
+from vendor_portal.kpis.versions import bump_data_versions, data_versions, fingerprint
 from vendor_portal.security import Role, is_vendor_user
 from vendor_portal.vendors.models import Vendor, VendorService
 
@@ -292,12 +299,12 @@ class KpiResult:
         return self.periods[-1] if self.periods else None
 
 
-def kpi_results(kpis: Sequence[Kpi], evaluations: pd.DataFrame) -> list[KpiResult]:
-    by_kpi: dict[int, list[PeriodResult]] = {k.id: [] for k in kpis}
+def _period_results(evaluations: pd.DataFrame) -> dict[int, list[PeriodResult]]:
+    by_kpi: dict[int, list[PeriodResult]] = {}
     for row in evaluations.sort_values(["kpi_id", "period_start"]).itertuples(index=False):
         value = None if np.isnan(row.value) else float(row.value)
         met = None if row.met is pd.NA else bool(row.met)
-        by_kpi[int(row.kpi_id)].append(
+        by_kpi.setdefault(int(row.kpi_id), []).append(
             PeriodResult(
                 row.period_start,
                 row.period_end,
@@ -308,7 +315,24 @@ def kpi_results(kpis: Sequence[Kpi], evaluations: pd.DataFrame) -> list[KpiResul
                 int(row.count),
             )
         )
-    return [KpiResult(k, by_kpi[k.id]) for k in kpis]
+    return by_kpi
+
+
+def kpi_results(kpis: Sequence[Kpi], evaluations: pd.DataFrame) -> list[KpiResult]:
+    by_kpi = _period_results(evaluations)
+    return [KpiResult(k, by_kpi.get(k.id, [])) for k in kpis]
+
+
+@dataclass(frozen=True)
+class IncidentRow:
+    """What the scorecard's timeline shows of an incident."""
+
+    id: int
+    vendor_service_id: int
+    severity: str
+    title: str
+    started_at: datetime
+    ended_at: datetime | None
 
 
 @dataclass
@@ -319,7 +343,7 @@ class Scorecard:
     services: list[VendorService]
     results: list[KpiResult]
     availability: pd.DataFrame  # per service and month, default severities unless a KPI chose
-    incidents: list[Incident]
+    incidents: Sequence[IncidentRow]
     open_breaches: list[KpiBreach]
 
     @property
@@ -332,21 +356,81 @@ class Scorecard:
         return 100.0 * sum(1 for p in done if p.met) / len(done) if done else None
 
 
-def scorecard(session: Session, vendor: Vendor, start: date, end: date, now: datetime) -> Scorecard:
-    services = list(
+@dataclass(frozen=True)
+class ScorecardFigures:
+    """What a scorecard computes from its services' incidents and measurements, and until
+    when (int64 ns) it holds if no data change. Shared between requests: read only."""
+
+    periods: dict[int, list[PeriodResult]]
+    availability: pd.DataFrame
+    incidents: tuple[IncidentRow, ...]
+    valid_until: int
+
+
+class ScorecardCache:
+    """Each vendor's scorecard figures, kept per process with the stamps of its services
+    (versions.py) they were computed at.
+
+    An entry is used while the vendor's active services are the same, each with the same
+    stamp, and the request comes before its valid_until: the next month start (periods begin
+    and end), or at once when some figure moves with the clock (an incident still open or
+    ending or starting later, a delay still pending: their values grow with time)."""
+
+    SIZE = 1024
+
+    def __init__(self) -> None:
+        self._entries: dict[tuple[Any, ...], tuple[tuple[Any, ...], ScorecardFigures]] = {}
+
+    def get(
+        self, key: tuple[Any, ...], stamps: tuple[Any, ...], now_ns: int
+    ) -> ScorecardFigures | None:
+        entry = self._entries.get(key)
+        if entry is None or entry[0] != stamps or entry[1].valid_until <= now_ns:
+            return None
+        return entry[1]
+
+    def put(self, key: tuple[Any, ...], stamps: tuple[Any, ...], figures: ScorecardFigures) -> None:
+        self._entries.pop(key, None)
+        while len(self._entries) >= self.SIZE:
+            self._entries.pop(next(iter(self._entries)))
+        self._entries[key] = (stamps, figures)
+
+
+def _scorecard_kpis(session: Session, vendor: Vendor) -> list[Kpi]:
+    """The vendor's active KPIs in active_kpis' order, with their service and contract."""
+    if vendor.archived_at is not None:
+        return []
+    return list(
         session.scalars(
-            select(VendorService)
-            .where(VendorService.vendor_id == vendor.id, VendorService.archived_at.is_(None))
-            .order_by(VendorService.name)
+            select(Kpi)
+            .join(VendorService, Kpi.vendor_service_id == VendorService.id)
+            .where(
+                VendorService.vendor_id == vendor.id,
+                Kpi.archived_at.is_(None),
+                VendorService.archived_at.is_(None),
+            )
+            .options(
+                contains_eager(Kpi.vendor_service),
+                joinedload(Kpi.contract),
+            )
+            .order_by(VendorService.name, Kpi.name, Kpi.id)
         )
     )
+
+
+def _scorecard_figures(
+    session: Session,
+    services: Sequence[VendorService],
+    kpis: Sequence[Kpi],
+    start: date,
+    end: date,
+    now: datetime,
+) -> ScorecardFigures:
     service_ids = [s.id for s in services]
-    kpis = active_kpis(session, vendor_ids=[vendor.id]) if services else []
+    specs = [k.spec() for k in kpis]
     incidents = incidents_frame(session, service_ids, start, end)
     measurements = measurements_frame(session, service_ids, start, end)
-    evaluations = domain.evaluate(
-        [k.spec() for k in kpis], incidents, measurements, start, end, now
-    )
+    evaluations = domain.evaluate(specs, incidents, measurements, start, end, now)
     # Monthly availability of every service, with the severities its KPI counts.
     frames = []
     by_severities: dict[frozenset[str], list[int]] = {}
@@ -368,34 +452,114 @@ def scorecard(session: Session, vendor: Vendor, start: date, end: date, now: dat
         else domain.availability(incidents, [], start, end, now)
     )
     begin, finish = end_of_day(start) - timedelta(days=1), end_of_day(end)
-    listed = list(
-        session.scalars(
-            select(Incident)
+    listed = tuple(
+        IncidentRow(*row)
+        for row in session.execute(
+            select(
+                Incident.id,
+                Incident.vendor_service_id,
+                Incident.severity,
+                Incident.title,
+                Incident.started_at,
+                Incident.ended_at,
+            )
             .where(
                 Incident.vendor_service_id.in_(service_ids),
                 Incident.started_at < finish,
                 or_(Incident.ended_at.is_(None), Incident.ended_at >= begin),
             )
-            .options(selectinload(Incident.vendor_service))
             .order_by(Incident.started_at.desc())
         )
     )
+    return ScorecardFigures(
+        _period_results(evaluations),
+        availability,
+        listed,
+        _figures_valid_until(specs, incidents, evaluations, now),
+    )
+
+
+def _figures_valid_until(
+    specs: Sequence[domain.KpiSpec],
+    incidents: pd.DataFrame,
+    evaluations: pd.DataFrame,
+    now: datetime,
+) -> int:
+    """Now when a figure moves with the clock, else the next month start."""
+    now_ns = domain.to_ns(now)
+    following = int(domain.month_start_ns(np.array([domain.month_number(now.date()) + 1]))[0])
+    if len(incidents):
+        # Any severity: the availability of a service without a KPI counts the default ones.
+        started = incidents["started_at"].to_numpy(dtype="datetime64[ns]").view(np.int64)
+        ended = incidents["ended_at"].to_numpy(dtype="datetime64[ns]").view(np.int64)
+        if ((ended == domain.NAT) | (ended > now_ns) | (started > now_ns)).any():
+            return now_ns
+    if domain.moving_values(specs, incidents, evaluations, now).any():
+        return now_ns
+    return following
+
+
+def scorecard(
+    session: Session,
+    vendor: Vendor,
+    start: date,
+    end: date,
+    now: datetime,
+    cache: ScorecardCache | None = None,
+) -> Scorecard:
+    """A vendor's KPI results, availability and incidents over [start, end], and its open
+    breaches. With a cache, the figures are reused while they hold (ScorecardCache); the
+    vendor's services, KPIs and breaches are read afresh."""
+    # The stamps are read with the services, before the data they vouch for.
+    rows = session.execute(
+        select(VendorService, KpiDataVersion.version)
+        .outerjoin(KpiDataVersion, KpiDataVersion.vendor_service_id == VendorService.id)
+        .where(VendorService.vendor_id == vendor.id, VendorService.archived_at.is_(None))
+        .order_by(VendorService.name)
+    ).all()
+    services = [row[0] for row in rows]
+    stamps = (vendor.archived_at is None, *((row[0].id, row[1]) for row in rows))
+    kpis = _scorecard_kpis(session, vendor) if services else []
+    key = (vendor.id, start, end)
+    # A service without a stamp was never written since stamps exist: compute afresh.
+    usable = cache is not None and all(row[1] is not None for row in rows)
+    figures = cache.get(key, stamps, domain.to_ns(now)) if cache is not None and usable else None
+    if figures is None:
+        figures = _scorecard_figures(session, services, kpis, start, end, now)
+        if cache is not None and usable:
+            cache.put(key, stamps, figures)
     breaches = list(
         session.scalars(
             select(KpiBreach)
             .where(KpiBreach.vendor_id == vendor.id, KpiBreach.status == "open")
-            .options(selectinload(KpiBreach.kpi), selectinload(KpiBreach.vendor_service))
+            .options(joinedload(KpiBreach.kpi), joinedload(KpiBreach.vendor_service))
             .order_by(KpiBreach.period_start.desc(), KpiBreach.id)
         )
     )
     return Scorecard(
-        vendor, start, end, services, kpi_results(kpis, evaluations), availability, listed, breaches
+        vendor,
+        start,
+        end,
+        services,
+        [KpiResult(k, figures.periods.get(k.id, [])) for k in kpis],
+        figures.availability,
+        figures.incidents,
+        breaches,
     )
+
+
+@dataclass(frozen=True)
+class VendorRef:
+    """What the portfolio shows of a vendor (plain values: a portfolio outlives its session)."""
+
+    id: int
+    name: str
+    tier: str
 
 
 @dataclass
 class VendorAttainment:
-    vendor: Vendor
+    vendor: VendorRef
     by_month: dict[date, tuple[float, int, int]] = field(default_factory=dict)
     open_breaches: int = 0
 
@@ -417,11 +581,33 @@ class VendorAttainment:
 class Portfolio:
     months: list[date]
     vendors: list[VendorAttainment]
+    # Until when (int64 ns) these figures hold if no data change (see AttainmentCache).
+    valid_until: int = domain.FOREVER_NS
+    # versions.fingerprint, read before the figures (None when computed without a cache).
+    stamp: tuple[int, int, int] | None = None
+    _orders: dict[tuple[str, bool], list[VendorAttainment]] = field(
+        default_factory=dict, repr=False, compare=False
+    )
+    _positions: dict[int, int] = field(default_factory=dict, repr=False, compare=False)
 
     @property
     def worst(self) -> list[VendorAttainment]:
         rated = [v for v in self.vendors if v.attainment_pct is not None]
         return sorted(rated, key=lambda v: (v.attainment_pct, -v.missed, v.vendor.name))
+
+    def position(self, row: VendorAttainment) -> int:
+        """Where a vendor's row stands in `vendors` (indexed once per portfolio)."""
+        if not self._positions:
+            self._positions.update({r.vendor.id: i for i, r in enumerate(self.vendors)})
+        return self._positions[row.vendor.id]
+
+    def ranked(self, name: str, key: Any, reverse: bool) -> list[VendorAttainment]:
+        """The vendors sorted by a named key, sorted once per portfolio (it may be reused)."""
+        found = self._orders.get((name, reverse))
+        if found is None:
+            found = sorted(self.vendors, key=key, reverse=reverse)
+            self._orders[(name, reverse)] = found
+        return found
 
 
 class AttainmentCache:
@@ -430,13 +616,39 @@ class AttainmentCache:
 
     An entry is used while the service's stamp in kpi_data_version is the same (any write to
     its incidents, measurements or KPIs replaces the stamp: see versions.py) and every month
-    asked for is still valid at the request's time (a month in progress stays valid until it
-    ends, one with an open incident or a pending delay is recomputed every time). So a hit
-    gives the same figures as computing afresh; the tests compare the two.
+    asked for is still valid at the request's time (a month not begun is valid until it
+    begins; one with an open incident or a pending delay until its value could first reach
+    the target, domain.verdict_valid_until). So a hit gives the same figures as computing
+    afresh; the tests compare the two.
+
+    Whole portfolios are kept too, used while no stamp at all changed (versions.fingerprint)
+    and every tally they were summed from still holds.
     """
+
+    # Whole portfolios kept (one per range and filter asked for), the oldest dropped first.
+    PORTFOLIOS = 16
 
     def __init__(self) -> None:
         self._entries: dict[int, tuple[int, dict[int, tuple[int, int, int]]]] = {}
+        self._portfolios: dict[tuple[Any, ...], tuple[tuple[int, int, int], Portfolio]] = {}
+
+    def portfolio(
+        self, key: tuple[Any, ...], stamp: tuple[int, int, int], now_ns: int
+    ) -> Portfolio | None:
+        """A whole portfolio computed while every stamp was as now (versions.fingerprint),
+        if its figures still hold at now_ns."""
+        entry = self._portfolios.get(key)
+        if entry is None or entry[0] != stamp or entry[1].valid_until <= now_ns:
+            return None
+        return entry[1]
+
+    def put_portfolio(
+        self, key: tuple[Any, ...], stamp: tuple[int, int, int], result: Portfolio
+    ) -> None:
+        self._portfolios.pop(key, None)
+        while len(self._portfolios) >= self.PORTFOLIOS:
+            self._portfolios.pop(next(iter(self._portfolios)))
+        self._portfolios[key] = (stamp, result)
 
     def get(
         self, service_id: int, version: int | None, months: range, now_ns: int
@@ -512,8 +724,8 @@ def _monthly_tallies(
         specs = [s for s in specs if s.service_id in wanted]
     incidents, measurements = _inputs(session, specs, chosen, start, end)
     evaluations = domain.evaluate(specs, incidents, measurements, start, end, now)
-    moving = domain.now_dependent(specs, incidents, evaluations, now)
-    return domain.monthly_tally(evaluations, moving, now)
+    valid_until = domain.verdict_valid_until(specs, incidents, evaluations, now)
+    return domain.monthly_tally(evaluations, valid_until, now)
 
 
 def portfolio(
@@ -528,7 +740,16 @@ def portfolio(
     """Attainment of every vendor's KPIs per month: the share of KPI periods on target.
 
     Summed from each service's monthly tally; with a cache, only services whose data changed
-    (or whose figures move with the clock) are computed again."""
+    (or whose figures moved with the clock) are computed again, and the whole portfolio is
+    reused while no stamp changed (versions.fingerprint) and every tally still holds."""
+    now_ns = domain.to_ns(now)
+    key = (start, end, tuple(sorted(tiers or ())), tuple(sorted(service_types or ())))
+    # Read before the data, as the stamps: an entry can only be older than its key says.
+    stamp = fingerprint(session) if cache is not None else (0, 0, 0)
+    if cache is not None:
+        found_portfolio = cache.portfolio(key, stamp, now_ns)
+        if found_portfolio is not None:
+            return found_portfolio
     scope_stmt = (
         select(Kpi.vendor_service_id, VendorService.vendor_id)
         .join(VendorService, Kpi.vendor_service_id == VendorService.id)
@@ -546,7 +767,6 @@ def portfolio(
         scope_stmt = scope_stmt.where(VendorService.service_type.in_(service_types))
     vendor_of = dict(session.execute(scope_stmt).all())
     months = range(domain.month_number(start), domain.month_number(end) + 1)
-    now_ns = domain.to_ns(now)
     # The stamps are read before the data: an entry can only be older than its stamp says.
     versions = data_versions(session) if cache is not None else {}
     tallies: dict[int, dict[int, tuple[int, int, int]]] = {}
@@ -578,10 +798,12 @@ def portfolio(
             if cache is not None and version is not None:
                 cache.put(service_id, version, found)
     sums: dict[int, dict[int, list[int]]] = {}
+    valid_until = domain.FOREVER_NS
     for service_id, found in tallies.items():
         per_month = sums.setdefault(vendor_of[service_id], {})
         for month in months:
-            evaluated, missed, _ = found[month]
+            evaluated, missed, holds = found[month]
+            valid_until = min(valid_until, holds)
             if evaluated:
                 total = per_month.setdefault(month, [0, 0])
                 total[0] += evaluated
@@ -605,15 +827,28 @@ def portfolio(
             rows[vendor_id].open_breaches = count
     bounds = period_bounds(start, min(end, now.date()), "month")
     ordered = sorted(rows.values(), key=lambda r: r.vendor.name.lower())
-    return Portfolio(domain.ns_to_date(bounds[:-1]), ordered)
+    # The months shown change when a month begins.
+    following = domain.month_start_ns(np.array([domain.month_number(now.date()) + 1]))[0]
+    result = Portfolio(
+        domain.ns_to_date(bounds[:-1]),
+        ordered,
+        min(valid_until, int(following)),
+        stamp if cache is not None else None,
+    )
+    if cache is not None:
+        cache.put_portfolio(key, stamp, result)
+    return result
 
 
-def _vendors(session: Session, ids: set[int]) -> dict[int, Vendor]:
-    found: dict[int, Vendor] = {}
+def _vendors(session: Session, ids: set[int]) -> dict[int, VendorRef]:
+    found: dict[int, VendorRef] = {}
     ordered = sorted(ids)
     for offset in range(0, len(ordered), KEY_CHUNK):
         chunk = ordered[offset : offset + KEY_CHUNK]
-        found.update({v.id: v for v in session.scalars(select(Vendor).where(Vendor.id.in_(chunk)))})
+        rows = session.execute(
+            select(Vendor.id, Vendor.name, Vendor.tier).where(Vendor.id.in_(chunk))
+        )
+        found.update({row.id: VendorRef(row.id, row.name, row.tier) for row in rows})
     return found
 
 
@@ -1325,6 +1560,95 @@ def breach_query(
     return stmt
 
 
+class StampedResults:
+    """Results of queries over incidents and breaches (how many match a filter, the latest
+    open breaches), kept per process while no stamp changed (versions.fingerprint: every
+    write to an incident or breach, or to the KPI, service or vendor they show, changes it).
+    Counting a million incidents takes most of a second."""
+
+    SIZE = 256
+
+    def __init__(self) -> None:
+        self._results: dict[tuple[Any, ...], tuple[tuple[int, int, int], Any]] = {}
+
+    def get(
+        self,
+        session: Session,
+        key: tuple[Any, ...],
+        compute: Callable[[], Any],
+        stamp: tuple[int, int, int] | None = None,
+    ) -> Any:
+        """The result of compute(), reused while the stamps are as now; `stamp`, if given,
+        was read before this call. Results are shared: read only."""
+        if stamp is None:
+            stamp = fingerprint(session)  # before the data: an entry can only be newer
+        found = self._results.get(key)
+        if found is not None and found[0] == stamp:
+            return found[1]
+        result = compute()
+        self._results.pop(key, None)
+        while len(self._results) >= self.SIZE:
+            self._results.pop(next(iter(self._results)))
+        self._results[key] = (stamp, result)
+        return result
+
+    def total(
+        self,
+        session: Session,
+        key: tuple[Any, ...],
+        stmt: Select[Any],
+        stamp: tuple[int, int, int] | None = None,
+    ) -> int:
+        """The number of rows of stmt."""
+
+        def count() -> int:
+            subquery = stmt.order_by(None).subquery()
+            return session.scalar(select(func.count()).select_from(subquery)) or 0
+
+        return self.get(session, ("count", *key), count, stamp)
+
+
+@dataclass(frozen=True)
+class BreachLine:
+    """What the portfolio lists of an open breach (plain values: shared between requests)."""
+
+    id: int
+    vendor: str
+    service: str
+    kpi: str
+    period: str
+    value_label: str
+    target_label: str
+
+
+def latest_open_breaches(session: Session, limit: int) -> list[BreachLine]:
+    """The open breaches of the latest periods, with their KPI, vendor and service (joined
+    in one statement: each breach has exactly one of each)."""
+    breaches = session.scalars(
+        select(KpiBreach)
+        .where(KpiBreach.status == "open")
+        .options(
+            joinedload(KpiBreach.kpi, innerjoin=True),
+            joinedload(KpiBreach.vendor, innerjoin=True),
+            joinedload(KpiBreach.vendor_service, innerjoin=True),
+        )
+        .order_by(KpiBreach.period_start.desc(), KpiBreach.id)
+        .limit(limit)
+    )
+    return [
+        BreachLine(
+            b.id,
+            b.vendor.name,
+            b.vendor_service.name,
+            b.kpi.name,
+            period_label(b.period_start, b.kpi.period),
+            b.value_label,
+            b.target_label,
+        )
+        for b in breaches
+    ]
+
+
 def incident_query(
     *,
     vendor_id: int | None = None,
@@ -1334,13 +1658,19 @@ def incident_query(
     since: date | None = None,
     until: date | None = None,
     search: str | None = None,
+    with_services: bool = True,
 ) -> Select[Any]:
+    """Incidents matching the filters; with_services loads each one's service and vendor
+    (for names; the API shows the service id only)."""
     stmt = (
         select(Incident)
         .join(VendorService, Incident.vendor_service_id == VendorService.id)
         .join(Vendor, VendorService.vendor_id == Vendor.id)
-        .options(selectinload(Incident.vendor_service).selectinload(VendorService.vendor))
     )
+    if with_services:
+        stmt = stmt.options(
+            selectinload(Incident.vendor_service).selectinload(VendorService.vendor)
+        )
     if vendor_id is not None:
         stmt = stmt.where(VendorService.vendor_id == vendor_id)
     if service_id is not None:

@@ -284,6 +284,9 @@ def merge_companies(session: Session, keep: Vendor, duplicate: Vendor) -> None:
         .where(SubcontractorDeclaration.subcontractor_id == duplicate.id)
         .values(subcontractor_id=keep.id)
     )
+    from vendor_portal.graph.records import note_records_changed  # graph imports this package
+
+    note_records_changed(session)  # a bulk statement: the dependency graph's marker by hand
     session.execute(
         update(VendorContact)
         .where(VendorContact.vendor_id == duplicate.id)

@@ -1,10 +1,10 @@
 """What the portfolio may reuse between requests: monthly tallies and their validity.
 
 The portfolio sums per-service monthly tallies (domain.monthly_tally) and keeps them until the
-data change or, for the few that move with the clock (domain.now_dependent), until the next
-request. These properties are what makes that exact: the sums equal attainment_by_month, and
-a tally said to hold until some time gives the same figures when computed afresh at any
-moment before it, with the same data.
+data change or, for the few that move with the clock (domain.now_dependent), until their value
+could first reach the target (domain.verdict_valid_until). These properties are what makes that
+exact: the sums equal attainment_by_month, and a tally said to hold until some time gives the
+same figures when computed afresh at any moment before it, with the same data.
 """
 
 from __future__ import annotations
@@ -26,6 +26,7 @@ from vendor_portal.kpis.domain import (
     monthly_tally,
     now_dependent,
     to_ns,
+    verdict_valid_until,
 )
 
 NOW = datetime(2024, 6, 15, 12, tzinfo=UTC)
@@ -115,8 +116,17 @@ def portfolios(draw):
 
 def tallies(specs, incidents, measured, now):
     evaluations = evaluate(specs, incidents, measured, START, END, now)
-    moving = now_dependent(specs, incidents, evaluations, now)
-    return evaluations, monthly_tally(evaluations, moving, now)
+    valid_until = verdict_valid_until(specs, incidents, evaluations, now)
+    return evaluations, monthly_tally(evaluations, valid_until, now)
+
+
+def assert_holds_at(specs, incidents, measured, before, later):
+    _, after = tallies(specs, incidents, measured, later)
+    fresh = {(r.service_id, r.month): (r.evaluated, r.missed) for r in after.itertuples()}
+    later_ns = to_ns(later)
+    for row in before.itertuples():
+        if row.valid_until > later_ns:
+            assert fresh.get((row.service_id, row.month)) == (row.evaluated, row.missed), row
 
 
 @settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
@@ -124,12 +134,12 @@ def tallies(specs, incidents, measured, now):
 def test_a_tally_holds_until_its_validity_ends(case):
     specs, incidents, measured, later = case
     _, before = tallies(specs, incidents, measured, NOW)
-    _, after = tallies(specs, incidents, measured, later)
-    fresh = {(r.service_id, r.month): (r.evaluated, r.missed) for r in after.itertuples()}
-    later_ns = to_ns(later)
-    for row in before.itertuples():
-        if row.valid_until > later_ns:
-            assert fresh.get((row.service_id, row.month)) == (row.evaluated, row.missed), row
+    assert_holds_at(specs, incidents, measured, before, later)
+    # The last moment a tally that moves with the clock is said to hold: the margin is tight.
+    limits = {int(v) for v in before["valid_until"] if to_ns(NOW) < v < FOREVER_NS}
+    for limit in sorted(limits)[:3]:
+        moment = pd.Timestamp(limit - 1, unit="ns", tz="UTC").to_pydatetime(warn=False)
+        assert_holds_at(specs, incidents, measured, before, moment)
 
 
 @settings(max_examples=100, deadline=None, suppress_health_check=[HealthCheck.too_slow])
@@ -172,7 +182,8 @@ def test_an_open_incident_moves_a_met_availability_but_not_a_missed_one():
     assert moving.sum() == 1  # complete months never move
     by_key = {(r.service_id, r.month): r.valid_until for r in tally.itertuples()}
     june_number = 2024 * 12 + 5
-    assert by_key[(1, june_number)] == to_ns(NOW)
+    # 99 % of June allows 7.2 h down, one hour used: it holds until 6.2 h from now at most.
+    assert by_key[(1, june_number)] == to_ns(NOW + timedelta(hours=6, minutes=12, seconds=-1))
     assert by_key[(2, june_number)] == FOREVER_NS
     # July and later have not begun: nothing to tally yet.
     assert max(r.month for r in tally.itertuples()) == june_number
@@ -202,3 +213,26 @@ def test_a_pending_notification_moves_its_period_until_it_misses():
         date(2024, 5, 1): False,
         date(2024, 6, 1): True,
     }
+
+
+def test_a_met_target_with_an_open_incident_holds_until_the_downtime_could_reach_it():
+    # 99 % of June (30 days) allows 7.2 h down; an outage open since 10:00 has used 2 h at NOW.
+    specs = [KpiSpec(1, 1, "availability", "gte", 99.0, severities=frozenset({"major"}))]
+    incidents = frame([(1, "major", at(2024, 6, 15, 10), None, None, None)])
+    _, tally = tallies(specs, incidents, measurements(), NOW)
+    june = tally[tally["month"] == 2024 * 12 + 5].iloc[0]
+    expected = NOW + timedelta(hours=5, minutes=12) - timedelta(seconds=1)
+    assert abs(int(june["valid_until"]) - to_ns(expected)) < 1_000_000  # to the millisecond
+    assert_holds_at(specs, incidents, measurements(), tally, expected)
+    _, later = tallies(specs, incidents, measurements(), NOW + timedelta(hours=5, minutes=13))
+    assert later[later["month"] == 2024 * 12 + 5].iloc[0]["missed"] == 1  # and then it misses
+
+
+def test_a_pending_acknowledgement_holds_until_its_limit():
+    specs = [KpiSpec(1, 1, "time_to_acknowledge", "lte", 2.0, severities=frozenset({"major"}))]
+    incidents = frame([(1, "major", at(2024, 6, 15, 11, 30), None, None, at(2024, 6, 15, 11, 45))])
+    _, tally = tallies(specs, incidents, measurements(), NOW)
+    june = tally[tally["month"] == 2024 * 12 + 5].iloc[0]
+    assert (june["evaluated"], june["missed"]) == (1, 0)
+    expected = at(2024, 6, 15, 13, 30) - timedelta(seconds=1)
+    assert abs(int(june["valid_until"]) - to_ns(expected)) < 1_000_000

@@ -4,7 +4,7 @@ contract a KPI target belongs to."""
 from __future__ import annotations
 
 import hashlib
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 
 import pandas as pd
 from sqlalchemy import func, select
@@ -15,7 +15,7 @@ from vendor_portal.audit.models import AuditEntry
 from vendor_portal.audit.services import verify
 from vendor_portal.contracts.models import Contract
 from vendor_portal.kpis import services
-from vendor_portal.kpis.models import Incident, Kpi, KpiDataVersion
+from vendor_portal.kpis.models import Incident, Kpi, KpiBreach, KpiDataVersion
 
 NOW = datetime(2024, 6, 15, 12, tzinfo=UTC)
 FIELDS = ("vendor_service", "external_id", "title", "severity", "started_at", "ended_at")
@@ -106,19 +106,51 @@ def test_an_api_import_is_audited_with_the_hash_of_what_was_sent(api, build, kb,
 def test_writes_through_the_orm_replace_the_services_data_version(build, kb, session):
     vendor = build.vendor()
     first, second = kb.service(vendor), kb.service(vendor)
-    kpi = kb.kpi(first)
+    assert version(session, first) is not None  # a new service has a stamp already
     stamp = version(session, first)
-    assert stamp is not None and version(session, second) is None
+    kpi = kb.kpi(first)
+    assert version(session, first) != stamp
+    stamp = version(session, first)
     incident = kb.incident(first, at(2024, 1, 1))
     after_incident = version(session, first)
     assert after_incident != stamp
+    second_stamp = version(session, second)
     incident.vendor_service_id = second.id  # moved: both services change
     session.commit()
-    assert version(session, first) != after_incident and version(session, second) is not None
+    assert version(session, first) != after_incident
+    assert version(session, second) != second_stamp
     before_edit = version(session, first)
     kpi.threshold = 99.0
     session.commit()
     assert version(session, first) != before_edit
+    # What the KPI pages show of the service and its vendor: names, tier, archiving.
+    stamps = (version(session, first), version(session, second))
+    vendor.tier = "critical" if vendor.tier != "critical" else "low"
+    session.commit()
+    assert version(session, first) != stamps[0] and version(session, second) != stamps[1]
+    before_rename = version(session, second)
+    second.name = "Renamed"
+    session.commit()
+    assert version(session, second) != before_rename
+    # A breach (its status feeds the open-breach counts).
+    before_breach = version(session, first)
+    breach = KpiBreach(
+        kpi_id=kpi.id,
+        vendor_id=vendor.id,
+        vendor_service_id=first.id,
+        period_start=date(2024, 1, 1),
+        period_end=date(2024, 2, 1),
+        value=98.0,
+        threshold=99.0,
+        comparator="gte",
+    )
+    session.add(breach)
+    session.commit()
+    after_breach = version(session, first)
+    assert after_breach != before_breach
+    breach.status = "closed"
+    session.commit()
+    assert version(session, first) != after_breach
 
 
 def portfolio_figures(result):
@@ -138,7 +170,8 @@ def test_the_portfolio_reuses_tallies_until_the_data_change(build, kb, session, 
     kb.kpi(measured, "on_time_delivery")
     kb.incident(steady, at(2024, 2, 3), at(2024, 2, 3, 2), notified_at=at(2024, 2, 3, 1))
     kb.incident(steady, at(2024, 5, 30, 23), at(2024, 6, 1, 1), notified_at=at(2024, 6, 1))
-    # Open for an hour: June's availability is still met, and moves with the clock.
+    # Open for an hour: June's availability is still met, and moves with the clock: 99 % of
+    # June allows 7.2 h down, so it is met for another 6.2 h at least.
     kb.incident(ongoing, at(2024, 6, 15, 11), None)
     kb.measurement(measured, "on_time_delivery", date(2024, 3, 1), 91.0)
     start, end = date(2024, 1, 1), date(2024, 6, 30)
@@ -153,20 +186,27 @@ def test_the_portfolio_reuses_tallies_until_the_data_change(build, kb, session, 
     monkeypatch.setattr(services, "_monthly_tallies", counting)
     cache = services.AttainmentCache()
 
-    def check(expect_computed):
+    def check(expect_computed, now=NOW):
         computed.clear()
-        cached = services.portfolio(session, start, end, NOW, cache=cache)
+        cached = services.portfolio(session, start, end, now, cache=cache)
         assert computed == expect_computed
-        fresh = services.portfolio(session, start, end, NOW)
+        fresh = services.portfolio(session, start, end, now)
         assert portfolio_figures(cached) == portfolio_figures(fresh)
         return cached
 
     first = check([sorted([steady.id, ongoing.id, measured.id])])
     # February: 2 h down misses 99.9 %; the quarterly notify KPI and the other service meet.
     assert first.vendors[0].by_month[date(2024, 2, 1)] == (100 * 2 / 3, 3, 1)
-    check([[ongoing.id]])  # only the service whose figures move with the clock
+    assert check([]) is first  # nothing changed: the whole portfolio is reused
+    # Still met five hours later; past 7.2 h down the ongoing service misses June, and only
+    # that service is computed again.
+    assert check([], NOW + timedelta(hours=5)) is first
+    later = check([[ongoing.id]], NOW + timedelta(hours=6, minutes=13))
+    clock = NOW + timedelta(hours=7)  # time only moves on
+    june = date(2024, 6, 1)
+    assert later.vendors[0].by_month[june][2] == first.vendors[0].by_month[june][2] + 1
     kb.measurement(measured, "on_time_delivery", date(2024, 4, 1), 50.0)  # ORM write
-    check([sorted([ongoing.id, measured.id])])
+    check([[measured.id]], clock)
     frame = pd.DataFrame(
         [
             {
@@ -184,13 +224,17 @@ def test_the_portfolio_reuses_tallies_until_the_data_change(build, kb, session, 
     )
     services.upsert_incidents(session, frame, source="api", user_id=None)  # bulk write
     session.commit()
-    after_bulk = check([sorted([steady.id, ongoing.id])])
+    after_bulk = check([[steady.id]], clock)
     assert after_bulk.vendors[0].by_month[date(2024, 4, 1)][2] == 2  # availability and notify
     kpi = session.scalar(select(Kpi).where(Kpi.vendor_service_id == measured.id))
     kpi.threshold = 40.0  # a changed target
     session.commit()
-    check([sorted([ongoing.id, measured.id])])
-    check([[ongoing.id]])
+    check([[measured.id]], clock)
+    b.name = "Beta renamed"  # a vendor's name (and tier, and archiving) shows in the portfolio
+    session.commit()
+    renamed = check([[measured.id]], clock)
+    assert [v.vendor.name for v in renamed.vendors] == ["Alpha", "Beta renamed"]
+    check([], clock)
 
 
 def test_a_kpi_names_one_of_its_vendors_contracts(client, auth, api, build, kb, session):

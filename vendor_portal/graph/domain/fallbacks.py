@@ -28,6 +28,7 @@ primary; the others are fallbacks. Flags, each with its reasons:
 
 from __future__ import annotations
 
+import gc
 from collections import deque
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -35,9 +36,13 @@ from datetime import date
 from enum import StrEnum
 from typing import Any
 
+import numpy as np
+
+from vendor_portal.graph.domain.groups import as_int, down_columns, reach_columns, seed_columns
 from vendor_portal.graph.domain.model import NO_FILTER, DependencyGraph, Effective, NodeKind
 from vendor_portal.graph.domain.regions import COUNTRY, REGION, Rating, RatingBook
 from vendor_portal.graph.domain.scenario import nodes_in_places
+from vendor_portal.graph.domain.spof import single_failures
 
 
 class Status(StrEnum):
@@ -298,103 +303,203 @@ def _names(names: Sequence[str]) -> str:
 
 
 DOWN_CACHE_BYTES = 256 * 1024 * 1024
+SEARCHES_KEPT = 4096  # breadth-first searches kept for chains (see `_Analysis.chain`)
+PLACE_BLOCK = 1024  # places propagated together (bit columns: 128 bytes per node)
+
+Place = tuple[str, str, str]  # (kind, code, name): a country or region
 
 
 class _Analysis:
-    """Down sets and closures, computed once per register and shared between providers."""
+    """What the flags need, worked out for every provider at once and shared between them.
 
-    def __init__(self, graph: DependencyGraph, ratings: RatingBook) -> None:
+    - the nodes whose failure alone takes a provider down: its SPOF set from the SPOF programme
+      (`spof.single_failures`, every alternative counted);
+    - the places (countries, regions) a provider depends on, and those whose loss takes it
+      down: one bit column per place, all propagated together (`groups`);
+    - shortest chains from a provider down to a cause: a breadth-first search per provider,
+      resumed only as far as the causes asked for.
+
+    Places are numbered by (name, kind, code), which is also the order in which they are
+    listed. `_PropagatingAnalysis` is the same by one propagation per failure: the reference."""
+
+    def __init__(
+        self, graph: DependencyGraph, ratings: RatingBook, providers: Iterable[int] = ()
+    ) -> None:
         self.graph = graph
         self.ratings = ratings
         self.eff: Effective = graph.effective(NO_FILTER)
-        self.base = self.eff.baseline
-        self._down: dict[int, bytearray] = {}
-        self._down_budget = max(64, DOWN_CACHE_BYTES // max(len(graph.nodes), 1))
-        self._place_down: dict[tuple[str, str], bytearray] = {}
-        self._closure: dict[int, list[int]] = {}
-        self._parents: dict[int, dict[int, int]] = {}
+        # (numpy waves: the propagation of `eff.baseline` would first list every dependant)
+        self.base = bytearray(self.eff.baseline_array.view(np.uint8).tobytes())
+        self._providers = list(providers)
+        self._stands_for: dict[int, set[tuple[str, str]]] = {}
+        self.place_causes: dict[tuple[str, str, int], CommonCause] = {}
+        self._ratings: dict[tuple[str, str], tuple[Rating | None, bool, int]] = {}
         self._takes_down: dict[int, set[int]] = {}
+        # Per start: parents, queue and the chains read so far.
+        self._search: dict[int, tuple[dict[int, int], deque[int], dict[int, tuple[str, ...]]]] = {}
         self._dependants: list[list[int]] | None = None
-        self._edges: dict[str, dict[str, Mapping[str, Any]]] | None = None
+        self._place_list: list[Place] | None = None
+        self._place_bit: dict[tuple[str, str], int] = {}
+        self._owners: dict[int, list[tuple[str, str]]] = {}  # node -> the places it is in
+        self._by_provider: dict[int, tuple[int, int]] | None = None
 
-    def edge_attributes(self, source: str) -> Mapping[str, Mapping[str, Any]]:
-        """The attributes of the edges out of `source`, by target."""
-        if self._edges is None:
-            self._edges = {}
-            for edge in self.graph.edges:
-                self._edges.setdefault(edge.source, {})[edge.target] = edge.attributes
-        return self._edges.get(source, {})
+    def edge_attributes(self, source: int) -> Mapping[str, Mapping[str, Any]]:
+        """The attributes of the edges out of `source`, by target id."""
+        graph = self.graph
+        ids = graph.node_ids
+        return {
+            ids[d]: graph.edge_attributes(e)
+            for d, e in zip(graph.deps[source], graph.out_edges(source), strict=True)
+        }
 
     def dependants(self) -> list[list[int]]:
         if self._dependants is None:
             self._dependants = self.graph.dependants()
         return self._dependants
 
-    def closure(self, x: int) -> list[int]:
-        found = self._closure.get(x)
-        if found is None:
-            found = self._closure[x] = self.eff.closure([x])
-        return found
-
-    def down(self, v: int) -> bytearray:
-        # Each array is as long as the graph: keep a bounded number (least recently used out),
-        # or a large map would need memory growing with the square of its size.
-        found = self._down.get(v)
-        if found is None:
-            found = self._down[v] = self.eff.down([v])
-            while len(self._down) > self._down_budget:
-                self._down.pop(next(iter(self._down)))
-        else:
-            self._down[v] = self._down.pop(v)  # most recently used last
-        return found
-
     def takes_down(self, x: int) -> set[int]:
-        """The nodes whose failure alone takes x down (x included), among what x depends on."""
+        """The nodes whose failure alone takes x down (x included), among what x depends on.
+        Redundant nodes (any, k-of-n) are left out as causes: they fail through their
+        alternatives, which are listed when one failure takes them all."""
         found = self._takes_down.get(x)
         if found is None:
-            if self.base[x]:
-                found = set()  # down already: no single failure is the cause
-            else:
-                # Redundant nodes (any, k-of-n) are left out as causes: they fail through
-                # their alternatives, which are listed when one failure takes them all.
-                k = self.graph.k
-                found = {
-                    v
-                    for v in self.closure(x)
-                    if (v == x or not k[v]) and not self.base[v] and self.down(v)[x]
-                }
-            self._takes_down[x] = found
+            wanted = [p for p in self._providers if p not in self._takes_down]
+            if x not in wanted:
+                wanted.append(x)
+            k = self.graph.k
+            for y, spofs in single_failures(self.graph, wanted).items():
+                self._takes_down[y] = {v for v in spofs if v == y or not k[v]}
+            found = self._takes_down[x]
         return found
 
-    def place_down(self, kind: str, code: str) -> bytearray:
+    # --- places --------------------------------------------------------------------------------
+
+    def own_places(self, i: int) -> list[tuple[str, str, str]]:
+        """The countries and regions node i itself is in: (kind, code, name)."""
+        node = self.graph.nodes[i]
+        out = []
+        country = node.attributes.get("country")
+        if country:
+            code = str(country).upper()
+            rating = self.ratings.country(code)
+            out.append((COUNTRY, code, rating.name if rating else code))
+        if node.kind in (NodeKind.CLOUD_REGION, NodeKind.GEO_REGION):
+            rating = self.ratings.region(node.name) or self.ratings.region(node.id)
+            if rating is not None:
+                out.append((REGION, rating.code, rating.name))
+        return out
+
+    def _places_found(self) -> list[Place]:
+        if self._place_list is None:
+            found: dict[tuple[str, str], str] = {}
+            for i, node in enumerate(self.graph.nodes):
+                if node.attributes.get("country") or node.kind in (
+                    NodeKind.CLOUD_REGION,
+                    NodeKind.GEO_REGION,
+                ):
+                    mine = self.own_places(i)
+                    for kind, code, name in mine:
+                        found.setdefault((kind, code), name)
+                    if mine:
+                        self._owners[i] = [(kind, code) for kind, code, _name in mine]
+            self._place_list = sorted(
+                ((kind, code, name) for (kind, code), name in found.items()),
+                key=lambda t: (t[2], t[0], t[1]),
+            )
+            self._place_bit = {
+                (kind, code): b for b, (kind, code, _) in enumerate(self._place_list)
+            }
+        return self._place_list
+
+    def _columns(self) -> dict[int, tuple[int, int]]:
+        """Per provider: the places it depends on and those whose loss takes it down, as the
+        bits of two integers (bit b: place b). Propagated over the graph a block of places at a
+        time, so that memory stays bounded however many places are rated."""
+        if self._by_provider is None:
+            places = self._places_found()
+            graph = self.graph
+            own: list[list[int]] = [[] for _ in places]
+            for i, keys in self._owners.items():
+                for key in keys:
+                    own[self._place_bit[key]].append(i)
+            lost = [
+                sorted(graph.index[i] for i in self._nodes_in(kind, code))
+                for kind, code, _name in places
+            ]
+            providers = self._providers
+            reach_bits = dict.fromkeys(providers, 0)
+            lost_bits = dict.fromkeys(providers, 0)
+            for low in range(0, len(places), PLACE_BLOCK):
+                high = min(low + PLACE_BLOCK, len(places))
+                mask = (1 << (high - low)) - 1
+                reach = reach_columns(graph, seed_columns(len(graph), own[low:high]))
+                down = down_columns(graph, lost[low:high])
+                for x in providers:
+                    reach_bits[x] |= (as_int(reach[x]) & mask) << low
+                    lost_bits[x] |= (as_int(down[x]) & mask) << low
+            self._by_provider = {x: (reach_bits[x], lost_bits[x]) for x in providers}
+        return self._by_provider
+
+    def _nodes_in(self, kind: str, code: str) -> set[str]:
+        if kind == COUNTRY:
+            return nodes_in_places(self.graph, countries=[code])
+        return nodes_in_places(self.graph, regions=[code])
+
+    def _bits(self, bits: int) -> list[Place]:
+        places = self._places_found()
+        out = []
+        while bits:
+            low = bits & -bits
+            out.append(places[low.bit_length() - 1])
+            bits ^= low
+        return out
+
+    def places(self, x: int) -> list[Place]:
+        """Countries and regions where provider x or something it depends on is, by name."""
+        return self._bits(self._columns()[x][0])
+
+    def rating(self, kind: str, code: str) -> tuple[Rating | None, bool, int]:
+        """The place's rating, whether it is high risk, and the rank of its overall level."""
         key = (kind, code)
-        found = self._place_down.get(key)
+        found = self._ratings.get(key)
         if found is None:
-            if kind == COUNTRY:
-                lost = nodes_in_places(self.graph, countries=[code])
-            else:
-                lost = nodes_in_places(self.graph, regions=[code])
-            found = self._place_down[key] = self.eff.down(self.graph.index[i] for i in lost)
+            rating = self.ratings.for_place(kind, code)
+            overall = rating.overall if rating is not None else None
+            found = self._ratings[key] = (
+                rating,
+                rating is not None and rating.high_risk,
+                overall.rank if overall else 0,
+            )
         return found
 
-    def places(self, x: int) -> list[tuple[str, str, str]]:
-        """Countries and regions where x or something it depends on is: (kind, code, name)."""
-        out: dict[tuple[str, str], str] = {}
-        for i in self.closure(x):
-            node = self.graph.nodes[i]
-            country = node.attributes.get("country")
-            if country:
-                code = str(country).upper()
-                rating = self.ratings.country(code)
-                out.setdefault((COUNTRY, code), rating.name if rating else code)
-            if node.kind in (NodeKind.CLOUD_REGION, NodeKind.GEO_REGION):
-                rating = self.ratings.region(node.name) or self.ratings.region(node.id)
-                if rating is not None:
-                    out.setdefault((REGION, rating.code), rating.name)
-        return [(kind, code, name) for (kind, code), name in out.items()]
+    def shared_places(self, f: int, p: int, covered: set[tuple[str, str]]) -> list[Place]:
+        """Places of f (by name) whose loss takes down both f and p, except `covered`."""
+        if self.base[f] or self.base[p]:
+            return []
+        columns = self._columns()
+        (reach, lost), (_, lost_p) = columns[f], columns[p]
+        bits = reach & lost & lost_p
+        if not bits:
+            return []
+        for key in covered:
+            b = self._place_bit.get(key)
+            if b is not None:
+                bits &= ~(1 << b)
+        return self._bits(bits)
+
+    def lost_with(self, p: int) -> list[Place]:
+        """Places p depends on whose loss takes it down, by name."""
+        reach, lost = self._columns()[p]
+        return self._bits(reach & lost)
 
     def places_of(self, v: int) -> set[tuple[str, str]]:
         """The places a region node stands for (a country's node is that country)."""
+        found = self._stands_for.get(v)
+        if found is None:
+            found = self._stands_for[v] = self._places_of(v)
+        return found
+
+    def _places_of(self, v: int) -> set[tuple[str, str]]:
         node = self.graph.nodes[v]
         out: set[tuple[str, str]] = set()
         if node.kind == NodeKind.GEO_REGION and node.attributes.get("country"):
@@ -405,30 +510,39 @@ class _Analysis:
                 out.add((REGION, rating.code))
         return out
 
+    # --- chains --------------------------------------------------------------------------------
+
     def chain(self, start: int, target: int) -> tuple[str, ...]:
-        """A shortest dependency chain from start down to target (node ids)."""
-        parents = self._parents.get(start)
-        if parents is None:
-            parents = {start: -1}
-            queue = deque([start])
-            while queue:
-                x = queue.popleft()
-                for d in self.eff.deps[x]:
-                    if d not in parents:
-                        parents[d] = x
-                        queue.append(d)
-            self._parents[start] = parents
+        """A shortest dependency chain from start down to target (node ids): breadth first,
+        dependencies in order, resumed from where it stopped until the target is reached. The
+        searches of the last `SEARCHES_KEPT` starts are kept (a provider serves several
+        capabilities in a row); an older one is made again if asked, to the same result."""
+        found = self._search.get(start)
+        if found is None:
+            found = self._search[start] = ({start: -1}, deque([start]), {})
+            if len(self._search) > SEARCHES_KEPT:
+                del self._search[next(iter(self._search))]
+        parents, queue, chains = found
+        chain = chains.get(target)
+        if chain is not None:
+            return chain  # (a fallback is checked against each of its primaries)
+        deps = self.eff.deps
+        while target not in parents and queue:
+            x = queue.popleft()
+            for d in deps[x]:
+                if d not in parents:
+                    parents[d] = x
+                    queue.append(d)
         if target not in parents:
             return ()
+        ids = self.graph.node_ids
         out = []
         x = target
         while x != -1:
-            out.append(self.graph.nodes[x].id)
+            out.append(ids[x])
             x = parents[x]
-        return tuple(reversed(out))
-
-    def depth(self, start: int, target: int) -> int:
-        return len(self.chain(start, target)) or 1_000_000
+        chain = chains[target] = tuple(reversed(out))
+        return chain
 
     def needs(self, capability: int) -> tuple[Need, ...]:
         """Business services that need the capability, through any path."""
@@ -457,22 +571,116 @@ class _Analysis:
         return tuple(found)
 
 
+class _PropagatingAnalysis(_Analysis):
+    """The reference: one propagation per failure (each dependency of each provider, each
+    place), kept to check the analysis against (tests) and to measure it (benchmark)."""
+
+    def __init__(
+        self, graph: DependencyGraph, ratings: RatingBook, providers: Iterable[int] = ()
+    ) -> None:
+        super().__init__(graph, ratings, providers)
+        self._down: dict[int, bytearray] = {}
+        self._down_budget = max(64, DOWN_CACHE_BYTES // max(len(graph.nodes), 1))
+        self._place_down: dict[tuple[str, str], bytearray] = {}
+        self._closure: dict[int, list[int]] = {}
+
+    def closure(self, x: int) -> list[int]:
+        found = self._closure.get(x)
+        if found is None:
+            found = self._closure[x] = self.eff.closure([x])
+        return found
+
+    def down(self, v: int) -> bytearray:
+        # Each array is as long as the graph: keep a bounded number (least recently used out),
+        # or a large map would need memory growing with the square of its size.
+        found = self._down.get(v)
+        if found is None:
+            found = self._down[v] = self.eff.down([v])
+            while len(self._down) > self._down_budget:
+                self._down.pop(next(iter(self._down)))
+        else:
+            self._down[v] = self._down.pop(v)  # most recently used last
+        return found
+
+    def takes_down(self, x: int) -> set[int]:
+        found = self._takes_down.get(x)
+        if found is None:
+            if self.base[x]:
+                found = set()  # down already: no single failure is the cause
+            else:
+                k = self.graph.k
+                found = {
+                    v
+                    for v in self.closure(x)
+                    if (v == x or not k[v]) and not self.base[v] and self.down(v)[x]
+                }
+            self._takes_down[x] = found
+        return found
+
+    def place_down(self, kind: str, code: str) -> bytearray:
+        key = (kind, code)
+        found = self._place_down.get(key)
+        if found is None:
+            lost = self._nodes_in(kind, code)
+            found = self._place_down[key] = self.eff.down(self.graph.index[i] for i in lost)
+        return found
+
+    def places(self, x: int) -> list[Place]:
+        out: dict[tuple[str, str], str] = {}
+        for i in self.closure(x):
+            for kind, code, name in self.own_places(i):
+                out.setdefault((kind, code), name)
+        return sorted(
+            ((kind, code, name) for (kind, code), name in out.items()),
+            key=lambda t: (t[2], t[0], t[1]),
+        )
+
+    def shared_places(self, f: int, p: int, covered: set[tuple[str, str]]) -> list[Place]:
+        out = []
+        for kind, code, name in self.places(f):
+            if (kind, code) in covered:
+                continue
+            down = self.place_down(kind, code)
+            if down[f] and down[p] and not self.base[f] and not self.base[p]:
+                out.append((kind, code, name))
+        return out
+
+    def lost_with(self, p: int) -> list[Place]:
+        return [
+            (kind, code, name)
+            for kind, code, name in self.places(p)
+            if self.place_down(kind, code)[p]
+        ]
+
+
 def register(
     graph: DependencyGraph,
     ratings: RatingBook | None = None,
     today: date | None = None,
     capabilities: Iterable[str] | None = None,
+    *,
+    reference: bool = False,
 ) -> list[Entry]:
-    """Every capability node (or the chosen ones) with its providers and flags."""
+    """Every capability node (or the chosen ones) with its providers and flags. `reference`:
+    by one propagation per failure instead (the same answer, far slower: for tests)."""
     ratings = ratings or RatingBook()
     today = today or date.today()
-    analysis = _Analysis(graph, ratings)
     chosen = (
         [graph.index[c] for c in capabilities]
         if capabilities is not None
         else [i for i, n in enumerate(graph.nodes) if n.kind == NodeKind.CAPABILITY]
     )
-    entries = [_entry(analysis, c, today) for c in chosen]
+    providers = dict.fromkeys(p for c in chosen for p in graph.deps[c])
+    analysis = (_PropagatingAnalysis if reference else _Analysis)(graph, ratings, providers)
+    # Millions of small objects are made and all kept (causes, flags): the cyclic garbage
+    # collector would walk them over and over for nothing.
+    collecting = gc.isenabled()
+    gc.disable()
+    try:
+        entries = [_entry(analysis, c, today) for c in chosen]
+    finally:
+        if collecting:
+            gc.enable()
     entries.sort(key=lambda e: e.name.lower())
     return entries
 
@@ -490,7 +698,7 @@ def _entry(analysis: _Analysis, c: int, today: date) -> Entry:
     for rank, j in enumerate(order):
         roles[j] = PRIMARY if graph.switchover[c][j] == 0 or rank < needed else FALLBACK
     needs = analysis.needs(c)
-    edge_attributes = analysis.edge_attributes(node.id)
+    edge_attributes = analysis.edge_attributes(c)
     primaries = [deps[j] for j in order if roles[j] == PRIMARY]
     providers = []
     for j in order:
@@ -652,57 +860,58 @@ def _provider(
 
 
 def _common_causes(analysis: _Analysis, f: int, primaries: list[int]) -> list[CommonCause]:
+    out: list[CommonCause] = []
+    for p in primaries:
+        out.extend(_pair_causes(analysis, f, p))
+    return out
+
+
+def _pair_causes(analysis: _Analysis, f: int, p: int) -> list[CommonCause]:
+    """What takes down both f and p: shared nodes, nearest first, then places."""
     graph = analysis.graph
     out: list[CommonCause] = []
-    mine = analysis.takes_down(f)
-    my_places = analysis.places(f)
-    for p in primaries:
-        theirs = analysis.takes_down(p)
-        shared = sorted(mine & theirs, key=lambda v: (analysis.depth(f, v), graph.nodes[v].label))
-        covered = set()
+    covered: set[tuple[str, str]] = set()
+    shared = analysis.takes_down(f) & analysis.takes_down(p)
+    if shared:
+        nodes, primary = graph.nodes, graph.node_ids[p]
+        ranked = []
         for v in shared:
-            node = graph.nodes[v]
+            chain = analysis.chain(f, v)
+            ranked.append((len(chain) or 1_000_000, nodes[v].label, v, chain))
+        ranked.sort(key=lambda t: t[:3])
+        for _depth, label, v, chain in ranked:
+            node = nodes[v]
             covered.update(analysis.places_of(v))
-            name = node.label
+            name = label
             if v == p:
-                name = f"the primary itself ({node.label})"
+                name = f"the primary itself ({label})"
             elif v == f:
-                name = f"the fallback itself ({node.label}), which the primary depends on"
-            out.append(
-                CommonCause(
-                    node.id,
-                    name,
-                    node.kind,
-                    graph.nodes[p].id,
-                    analysis.chain(f, v),
-                )
+                name = f"the fallback itself ({label}), which the primary depends on"
+            out.append(CommonCause(node.id, name, node.kind, primary, chain))
+    for kind, code, name in analysis.shared_places(f, p, covered):
+        # The same for every fallback of p: made once (a large map has a million of them).
+        cause = analysis.place_causes.get((kind, code, p))
+        if cause is None:
+            cause = analysis.place_causes[kind, code, p] = CommonCause(
+                f"{kind}:{code}",
+                name,
+                kind,
+                graph.node_ids[p],
+                (),
+                analysis.rating(kind, code)[0],
             )
-        for kind, code, name in sorted(my_places, key=lambda t: t[2]):
-            if (kind, code) in covered:
-                continue
-            down = analysis.place_down(kind, code)
-            if down[f] and down[p] and not analysis.base[f] and not analysis.base[p]:
-                out.append(
-                    CommonCause(
-                        f"{kind}:{code}",
-                        name,
-                        kind,
-                        graph.nodes[p].id,
-                        (),
-                        analysis.ratings.for_place(kind, code),
-                    )
-                )
+        out.append(cause)
     return out
 
 
 def _risky_places(analysis: _Analysis, p: int) -> list[Rating]:
     found = []
-    for kind, code, _name in analysis.places(p):
-        rating = analysis.ratings.for_place(kind, code)
-        if rating is not None and rating.high_risk and analysis.place_down(kind, code)[p]:
-            found.append(rating)
-    found.sort(key=lambda r: (-(r.overall.rank if r.overall else 0), r.name))
-    return found
+    for kind, code, _name in analysis.lost_with(p):
+        rating, high_risk, rank = analysis.rating(kind, code)
+        if high_risk:
+            found.append((-rank, rating.name, rating))  # type: ignore[union-attr]
+    found.sort(key=lambda t: t[:2])
+    return [rating for _rank, _name, rating in found]
 
 
 # --- as JSON ------------------------------------------------------------------------------------

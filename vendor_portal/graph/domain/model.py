@@ -245,6 +245,18 @@ class DependencyGraph:
             )
         return self._edges
 
+    def edge_attributes(self, position: int) -> Mapping[str, Any]:
+        """The extra fields of one edge (by position in the edge arrays), without making every
+        `Edge` of a large graph."""
+        if self._edges is not None:
+            return self._edges[position].attributes
+        return self._edge_attributes.get(position, {})
+
+    def out_edges(self, x: int) -> list[int]:
+        """The positions of the edges out of x, in the order of `deps[x]`."""
+        start = self._down.start
+        return self._down.edge[int(start[x]) : int(start[x + 1])].tolist()
+
     @property
     def edge_count(self) -> int:
         return len(self.edge_source)

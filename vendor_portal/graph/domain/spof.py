@@ -387,12 +387,19 @@ class _Plan:
       with no break between them see the same graph below the node, so its answers are shared:
       most nodes low in a supply map have one answer for every RTO."""
 
-    def __init__(self, graph: DependencyGraph, services: Sequence[int]) -> None:
+    def __init__(
+        self,
+        graph: DependencyGraph,
+        services: Sequence[int],
+        thresholds: Sequence[float | None] | None = None,
+    ) -> None:
         self.graph = graph
-        values = sorted({graph.threshold(s) for s in services}, key=_threshold_order)
+        if thresholds is None:
+            thresholds = [graph.threshold(s) for s in services]
+        values = sorted(set(thresholds), key=_threshold_order)
         self.thresholds: list[float | None] = values
         position = {t: i for i, t in enumerate(values)}
-        self.number = [position[graph.threshold(s)] for s in services]
+        self.number = [position[t] for t in thresholds]
         count = len(values)
         n = len(graph)
         src, dst = graph.edge_source, graph.edge_target
@@ -791,6 +798,24 @@ def _spof_reports(graph: DependencyGraph, services: Iterable[str] | None) -> lis
         )
         reports.append(ServiceReport(ids[s], threshold, False, spofs, gaps))
     return _order(graph, reports)
+
+
+def single_failures(graph: DependencyGraph, nodes: Iterable[int]) -> dict[int, frozenset[int]]:
+    """For each of `nodes`: the nodes whose failure alone takes it down (itself included),
+    every alternative counted (no RTO); empty for a node down with nothing failed. The
+    programme's sets, for analyses of nodes other than business services (common causes)."""
+    chosen = list(dict.fromkeys(nodes))
+    if not chosen:
+        return {}
+    collecting = gc.isenabled()
+    gc.disable()
+    try:
+        programme = _Programme(graph, _Plan(graph, chosen, [None] * len(chosen)))
+    finally:
+        if collecting:
+            gc.enable()
+    spofs = programme.spofs[0]
+    return {x: _EMPTY if spofs[x] is None else frozenset(spofs[x]) for x in chosen}  # type: ignore[arg-type]
 
 
 @dataclass(frozen=True)

@@ -1,0 +1,199 @@
+"""Scorecards, the portfolio and the incident total are reused between requests while no stamp
+changed: a write through one process (one app) is seen by the next request of every other one,
+each with caches of its own, and a reused answer is the one computed afresh."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+import pytest
+
+from tests.conftest import base_config
+from vendor_portal.kpis import services
+
+NOW = datetime.now(UTC).replace(microsecond=0)
+
+
+@pytest.fixture
+def other_app(app, database_url, tmp_path):
+    """A second app on the same database: another gunicorn worker, with caches of its own."""
+    from vendor_portal import create_app
+    from vendor_portal.extensions import db
+
+    other = create_app(base_config(tmp_path / "other", database_url))
+    yield other
+    with other.app_context():
+        db.engine.dispose()
+
+
+@pytest.fixture
+def computed(monkeypatch):
+    """The vendor ids whose scorecard figures were computed (not reused)."""
+    calls: list[int] = []
+    real = services._scorecard_figures
+
+    def counting(session, vendor_services, *args):
+        calls.append(vendor_services[0].vendor_id if vendor_services else 0)
+        return real(session, vendor_services, *args)
+
+    monkeypatch.setattr(services, "_scorecard_figures", counting)
+    return calls
+
+
+def sign_in(client, user):
+    response = client.post(
+        "/auth/login", data={"email": user.email, "password": "correct horse battery"}
+    )
+    assert response.status_code == 302
+
+
+def incident_item(service, external_id, started, hours):
+    return {
+        "vendor_service": service.id,
+        "external_id": external_id,
+        "title": "Outage",
+        "severity": "major",
+        "started_at": started.isoformat(),
+        "ended_at": (started + timedelta(hours=hours)).isoformat(),
+    }
+
+
+def test_a_write_in_one_process_shows_in_the_scorecard_of_another(
+    api, other_app, build, kb, computed
+):
+    vendor = build.vendor(name="Nimbus")
+    service = kb.service(vendor, name="Hosting")
+    kb.kpi(service, threshold=99.9)
+    kb.incident(service, NOW - timedelta(days=70), NOW - timedelta(days=70, hours=-1))
+    api.as_role("vendor_manager")
+    other = other_app.test_client()
+    url = f"/api/v1/vendors/{vendor.id}/scorecard"
+
+    first = api.get(url).json
+    assert other.get(url, headers=api.headers).json == first
+    assert computed == [vendor.id, vendor.id]  # once in each process
+    assert api.get(url).json == first and other.get(url, headers=api.headers).json == first
+    assert computed == [vendor.id, vendor.id]  # then reused by both
+
+    started = (NOW - timedelta(days=10)).replace(hour=0, minute=0, second=0)
+    sent = api.post("/api/v1/incidents", json=[incident_item(service, "NEW-1", started, 5)])
+    assert sent.status_code == 200, sent.text
+    after = other.get(url, headers=api.headers).json
+    assert after != first
+    month = started.date().replace(day=1).isoformat()
+    (periods,) = [a["periods"] for a in after["availability"]]
+    assert [p["downtime_minutes"] for p in periods if p["start"] == month] == [300.0]
+    assert api.get(url).json == after  # the writer's process sees it too
+    assert computed == [vendor.id] * 4
+
+    # The page (whole months: another range than the API's default) computes its figures
+    # once, then reuses them.
+    computed.clear()
+    client = other_app.test_client()
+    sign_in(client, build.user(role="vendor_manager"))
+    page = client.get(f"/kpis/vendors/{vendor.id}")
+    assert page.status_code == 200 and "Hosting" in page.text
+    assert client.get(f"/kpis/vendors/{vendor.id}").status_code == 200
+    assert computed == [vendor.id]
+
+
+def test_a_scorecard_with_an_open_incident_is_computed_every_time(api, build, kb, computed):
+    vendor = build.vendor()
+    service = kb.service(vendor)
+    kb.kpi(service, threshold=99.0)
+    kb.incident(service, NOW - timedelta(hours=1), None)  # ongoing: its downtime grows
+    api.as_role("vendor_manager")
+    url = f"/api/v1/vendors/{vendor.id}/scorecard"
+    first = api.get(url).json
+    second = api.get(url).json
+    assert computed == [vendor.id, vendor.id]
+    (periods,) = [a["periods"] for a in second["availability"]]
+    (before,) = [a["periods"] for a in first["availability"]]
+    # Counted up to each request's own time (minutes to three decimals: may look equal).
+    assert periods[-1]["downtime_minutes"] >= before[-1]["downtime_minutes"] > 0
+
+
+def test_cached_scorecard_figures_equal_fresh_ones(app, build, kb, session):
+    vendor = build.vendor()
+    steady, other = kb.service(vendor, name="A"), kb.service(vendor, name="B")
+    kb.kpi(steady, threshold=99.9)
+    kb.kpi(steady, "time_to_notify", period="quarter", statistic="p95", threshold=4.0)
+    kb.kpi(other, severities=["critical"])
+    began = NOW - timedelta(days=70)
+    kb.incident(steady, began, began + timedelta(hours=3), notified_at=began + timedelta(hours=1))
+    kb.incident(other, NOW - timedelta(days=20), NOW - timedelta(days=19), severity="critical")
+    kb.incident(other, NOW - timedelta(days=5), NOW - timedelta(days=5, hours=-2))
+    cache = services.ScorecardCache()
+    start, end = (NOW - timedelta(days=365)).date(), NOW.date()
+
+    def figures(card):
+        return (
+            [(r.kpi.id, r.periods) for r in card.results],
+            card.availability.to_dict("records"),
+            list(card.incidents),
+            [b.id for b in card.open_breaches],
+        )
+
+    with app.app_context():
+        from vendor_portal.extensions import db
+
+        stored = db.session.get(type(vendor), vendor.id)
+        fresh = services.scorecard(db.session, stored, start, end, NOW)
+        cached = services.scorecard(db.session, stored, start, end, NOW, cache=cache)
+        reused = services.scorecard(db.session, stored, start, end, NOW, cache=cache)
+        assert cached.incidents is reused.incidents  # the figures were reused
+        assert figures(fresh) == figures(cached) == figures(reused)
+        # Next month the periods move on: the entry no longer holds.
+        later = NOW.replace(day=1) + timedelta(days=32)
+        moved = services.scorecard(db.session, stored, start, end, later, cache=cache)
+        assert moved.incidents is not reused.incidents
+        db.session.remove()
+
+
+def test_the_incident_total_follows_writes_from_another_process(api, other_app, build, kb):
+    vendor = build.vendor()
+    service = kb.service(vendor)
+    for day in (1, 2, 3):
+        kb.incident(service, NOW - timedelta(days=day), NOW - timedelta(days=day, hours=-1))
+    api.as_role("vendor_manager")
+    other = other_app.test_client()
+    listing = api.get("/api/v1/incidents?per_page=2").json
+    assert (listing["total"], listing["pages"], len(listing["items"])) == (3, 2, 2)
+    assert other.get("/api/v1/incidents", headers=api.headers).json["total"] == 3
+    item = incident_item(service, "NEW-2", NOW - timedelta(days=4), 1)
+    assert api.post("/api/v1/incidents", json=[item]).status_code == 200
+    assert other.get("/api/v1/incidents", headers=api.headers).json["total"] == 4
+    major = other.get("/api/v1/incidents?severity=major&severity=major", headers=api.headers)
+    assert major.json["total"] == 4
+    assert other.get("/api/v1/incidents?severity=minor", headers=api.headers).json["total"] == 0
+    # A vendor user counts only its own vendor's incidents.
+    api.as_role("vendor_user", vendor=build.vendor())
+    assert api.get("/api/v1/incidents").json["total"] == 0
+
+
+def missed(csv_text, name):
+    (row,) = [line.split(",") for line in csv_text.splitlines() if line.startswith(name + ",")]
+    return int(row[4])
+
+
+def test_the_portfolio_page_follows_writes_from_another_process(client, auth, other_app, build, kb):
+    vendor = build.vendor(name="Nimbus")
+    service = kb.service(vendor)
+    kb.kpi(service, threshold=99.9)
+    kb.incident(service, NOW - timedelta(days=70), NOW - timedelta(days=70, hours=-1))
+    user = auth.login_as("vendor_manager")
+    other = other_app.test_client()
+    sign_in(other, user)
+    export = "/kpis/?export=csv"
+    assert missed(client.get(export).text, "Nimbus") == 1
+    assert missed(other.get(export).text, "Nimbus") == 1
+    # A rename in one process: the other's cached portfolio is not used any more.
+    vendor.name = "Nimbus Renamed"
+    kb.session.commit()
+    assert missed(other.get(export).text, "Nimbus Renamed") == 1
+    assert "Nimbus Renamed" in other.get("/kpis/").text
+    # Nor after a new incident: the month it falls in misses its target now.
+    started = (NOW - timedelta(days=10)).replace(hour=0, minute=0, second=0)
+    kb.incident(service, started, started + timedelta(hours=5))
+    assert missed(other.get(export).text, "Nimbus Renamed") == 2
+    assert missed(client.get(export).text, "Nimbus Renamed") == 2
