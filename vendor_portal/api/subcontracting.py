@@ -21,7 +21,7 @@ from vendor_portal.db import utcnow
 from vendor_portal.extensions import db
 from vendor_portal.security import is_vendor_user
 from vendor_portal.subcontracting import services
-from vendor_portal.subcontracting.domain import FlowDown, attestation_current
+from vendor_portal.subcontracting.domain import FlowDown
 from vendor_portal.subcontracting.models import (
     FlowDownItem,
     FlowDownReview,
@@ -117,18 +117,17 @@ def list_subcontractors(vendor_id: int):
     return {
         "vendor": {"id": vendor.id, "name": vendor.name, "rank": 1},
         "items": [declaration_json(d) for d in chain],
-        "no_subcontractors": attestation_json(vendor, attestation),
+        "no_subcontractors": attestation_json(attestation),
     }
 
 
-def attestation_json(vendor: Vendor, attestation: Any) -> dict[str, Any] | None:
+def attestation_json(attestation: Any) -> dict[str, Any] | None:
     """The vendor's "no subcontractors" statement, while its chain is empty."""
     if attestation is None:
         return None
-    on = attestation.attested_at.date()
     return {
-        "attested_on": on.isoformat(),
-        "current": attestation_current(vendor.tier, on, utcnow().date()),
+        "attested_on": attestation.attested_on.isoformat(),
+        "current": attestation.current_on(utcnow().date()),
     }
 
 
@@ -141,7 +140,7 @@ def attest_no_subcontractors(vendor_id: int):
     except services.SubcontractingError as exc:
         raise ApiError(409, "conflict", str(exc)) from exc
     db.session.commit()
-    return {"vendor_id": vendor.id, "no_subcontractors": attestation_json(vendor, attestation)}
+    return {"vendor_id": vendor.id, "no_subcontractors": attestation_json(attestation)}
 
 
 @bp.post("/vendors/<int:vendor_id>/subcontractors")

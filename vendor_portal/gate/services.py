@@ -40,7 +40,7 @@ from vendor_portal.gate.models import (
     Webhook,
     WebhookDelivery,
 )
-from vendor_portal.subcontracting.domain import GAP_OUTCOMES, attestation_current
+from vendor_portal.subcontracting.domain import GAP_OUTCOMES
 from vendor_portal.subcontracting.services import (
     active_chain,
     latest_signed_off,
@@ -110,10 +110,8 @@ def _subcontracting_fact(session: Session, vendor_id: int, today: date) -> Subco
     if not chain:
         attestation = no_subcontractors_attestation(session, vendor_id)
         if attestation is not None:
-            on = attestation.attested_at.date()
-            tier = attestation.vendor.tier
             return SubcontractingFact(
-                False, None, False, (), on, attestation_current(tier, on, today)
+                False, None, False, (), attestation.attested_on, attestation.current_on(today)
             )
     review = latest_signed_off(session).get(vendor_id)
     if review is None:

@@ -8,6 +8,7 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from vendor_portal.db import utcnow
 from vendor_portal.extensions import db
+from vendor_portal.subcontracting.domain import attestation_current
 
 if TYPE_CHECKING:
     from vendor_portal.contracts.models import Obligation
@@ -137,3 +138,11 @@ class NoSubcontractorsAttestation(db.Model):
     attested_at: Mapped[datetime] = mapped_column(default=utcnow)
 
     vendor: Mapped[Vendor] = relationship()
+
+    @property
+    def attested_on(self) -> date:
+        return self.attested_at.date()
+
+    def current_on(self, today: date) -> bool:
+        """Still standing on `today` (see domain.attestation_current)."""
+        return attestation_current(self.vendor.tier, self.attested_on, today)

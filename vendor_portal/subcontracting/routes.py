@@ -27,7 +27,6 @@ from vendor_portal.storage import (
 from vendor_portal.subcontracting import bp, services
 from vendor_portal.subcontracting.domain import (
     NoticeStatus,
-    attestation_current,
     effective_notice_status,
 )
 from vendor_portal.subcontracting.forms import (
@@ -132,8 +131,7 @@ def _render_chain(vendor: Vendor, form: DeclarationForm | None = None, status: i
             "subcontracting/chain.html",
             vendor=vendor,
             attestation=attestation,
-            attestation_current=attestation is not None
-            and attestation_current(vendor.tier, attestation.attested_at.date(), utcnow().date()),
+            attestation_current=attestation is not None and attestation.current_on(utcnow().date()),
             rows=services.chain_tree(chain),
             form=form or (_declaration_form(vendor, chain) if can_declare else None),
             notices=notices,
@@ -466,9 +464,7 @@ def subcontracting_tasks(session, user) -> list[Task]:
         missing = declared is None
         if missing:
             attestation = services.no_subcontractors_attestation(session, user.vendor_id)
-            missing = attestation is None or not attestation_current(
-                attestation.vendor.tier, attestation.attested_at.date(), utcnow().date()
-            )
+            missing = attestation is None or not attestation.current_on(utcnow().date())
         tasks.append(
             Task(
                 "Declare your subcontractors (or confirm you have none)"
