@@ -169,7 +169,7 @@ def register_request_hooks(app: Flask) -> None:
 
 
 def register_template_helpers(app: Flask) -> None:
-    from vendor_portal.navigation import nav_for
+    from vendor_portal.navigation import main_nav, nav_for
     from vendor_portal.security import Role, has_permission
     from vendor_portal.vendors.domain import country_name
 
@@ -180,6 +180,8 @@ def register_template_helpers(app: Flask) -> None:
             "Role": Role,
             "nav_for": nav_for,
         }
+
+    app.add_template_global(main_nav)
 
     app.jinja_env.filters["country_name"] = country_name
 

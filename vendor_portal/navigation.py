@@ -2,8 +2,13 @@
 
 from __future__ import annotations
 
+import threading
 from dataclasses import dataclass
 from typing import Any
+
+from flask import current_app, render_template, request
+from flask_login import current_user
+from markupsafe import Markup
 
 from vendor_portal.security import Role, has_permission
 
@@ -92,3 +97,38 @@ def nav_for(user: Any) -> list[NavItem | NavGroup]:
     return [
         NavGroup(e.label, tuple(groups[e.label])) if isinstance(e, NavGroup) else e for e in entries
     ]
+
+
+# Rendered menus kept per process: a handful of roles times the pages of the app (and the
+# vendors of vendor users), bounded all the same.
+_MAX_RENDERED = 4096
+_rendered_lock = threading.Lock()
+
+
+def main_nav() -> Markup:
+    """The menu bar's entries for the signed-in user on this page (templates/_main_nav.html).
+
+    They depend only on the user's role and state (its vendor, for a vendor user's "My
+    company"), on the page (its endpoint and blueprint, for the active entry) and on the
+    application root the links start with, and the entries are registered at import: the menu
+    is rendered once per such combination in each process and reused, instead of on every
+    page (two dozen url_for and permission checks)."""
+    user = current_user
+    vendor_user = user.role == Role.VENDOR_USER
+    key = (
+        user.role,
+        user.is_active,
+        user.vendor_id if vendor_user else None,
+        request.endpoint,
+        request.blueprint,
+        request.script_root,
+    )
+    rendered: dict[tuple[Any, ...], Markup] = current_app.extensions.setdefault("main_nav", {})
+    html = rendered.get(key)
+    if html is None:
+        html = Markup(render_template("_main_nav.html"))  # noqa: S704 - autoescaped output
+        with _rendered_lock:
+            if len(rendered) >= _MAX_RENDERED:
+                rendered.clear()
+            rendered[key] = html
+    return html
