@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from itertools import pairwise
 from typing import Any
 
 from vendor_portal.graph.domain.interchange import parse_json
 from vendor_portal.graph.domain.model import DependencyGraph
+from vendor_portal.graph.domain import spof
 from vendor_portal.graph.domain.spof import ServiceReport
 
 # The example of DESIGN.md: a capability with a primary and a fallback, both in eu-west-1.
@@ -84,3 +87,15 @@ def same_answer(fast: list[ServiceReport], brute: list[ServiceReport]) -> None:
         assert a.spof_ids == b.spof_ids, (a.service, a.spof_ids ^ b.spof_ids)
         assert a.gaps == b.gaps, a.service
         assert {s.node: s.defeats for s in a.spofs} == {s.node: s.defeats for s in b.spofs}
+
+
+@contextmanager
+def programme_limit(nodes: int) -> Iterator[None]:
+    """Run the SPOF programme on bit sets for graphs up to `nodes` nodes (0: never, so that
+    the dictionary form is used)."""
+    saved = spof.BIT_SETS_MAX_NODES
+    spof.BIT_SETS_MAX_NODES = nodes
+    try:
+        yield
+    finally:
+        spof.BIT_SETS_MAX_NODES = saved

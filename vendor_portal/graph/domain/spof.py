@@ -752,11 +752,18 @@ def spof_reports(
             gc.enable()
 
 
+# Up to this many nodes the programme keeps each SPOF set as the bits of one integer
+# (`spof_bits`); above it sets are sparse and dictionaries are smaller and faster.
+BIT_SETS_MAX_NODES = 20_000
+
+
 def _spof_reports(graph: DependencyGraph, services: Iterable[str] | None) -> list[ServiceReport]:
     chosen = list(graph.services if services is None else _service_positions(graph, services))
     if not chosen:
         return []
     plan = _Plan(graph, chosen)
+    if len(graph) <= BIT_SETS_MAX_NODES:
+        return _bit_reports(graph, plan, chosen)
     programme = _Programme(graph, plan)
     ids = graph.node_ids
     reports: list[ServiceReport] = []
@@ -797,6 +804,53 @@ def _spof_reports(graph: DependencyGraph, services: Iterable[str] | None) -> lis
             ids, graph.index, s, spofs_t, {v: tuple(sorted(found)) for v, found in defeats.items()}
         )
         reports.append(ServiceReport(ids[s], threshold, False, spofs, gaps))
+    return _order(graph, reports)
+
+
+def _bit_reports(graph: DependencyGraph, plan: _Plan, chosen: list[int]) -> list[ServiceReport]:
+    """`_spof_reports` on the bit-set programme: the same reports, read from integers."""
+    # Imported here: spof_bits builds on this module's types.
+    from vendor_portal.graph.domain.spof_bits import BitProgramme, BitSpofs, bits_of
+
+    programme = BitProgramme(graph, plan)
+    ids = graph.node_ids
+    k = graph.k
+    spofs_of, defeated = programme.spofs, programme.defeated
+    reports: list[ServiceReport] = []
+    for s, t in zip(chosen, plan.number, strict=True):
+        threshold = plan.thresholds[t]
+        marks = bits_of(programme.marks[s][t])
+
+        def is_base(d: int, t: int = t) -> bool:
+            return spofs_of[d][t] is None
+
+        gaps = []
+        for g in marks:
+            if spofs_of[g][t] is None:
+                counted = programme.counted(g, t)
+                if g != s or (k[g] and len(counted) - k[g] + 1 <= 0):
+                    gaps.append(_gap(graph, g, counted, is_base))
+        gaps.sort(key=lambda gap: (not gap.unmet, graph.index[gap.node]))
+        own = spofs_of[s][t]
+        if own is None:
+            reports.append(ServiceReport(ids[s], threshold, True, (), tuple(gaps)))
+            continue
+        own &= ~(1 << s)
+        defeats: dict[int, list[str]] = {}
+        for x in marks:
+            hit = defeated.get(x)
+            if hit is not None and hit[t] & own:
+                for v in bits_of(hit[t] & own):
+                    defeats.setdefault(v, []).append(ids[x])
+        spofs = BitSpofs(
+            ids,
+            graph.index,
+            s,
+            programme,
+            t,
+            {v: tuple(sorted(found)) for v, found in defeats.items()},
+        )
+        reports.append(ServiceReport(ids[s], threshold, False, spofs, tuple(gaps)))
     return _order(graph, reports)
 
 

@@ -1,0 +1,443 @@
+"""The SPOF programme on bit sets, for graphs of up to `spof.BIT_SETS_MAX_NODES` nodes.
+
+The same dynamic programme as `spof._Programme`, with the same answers, but each node's SPOF set
+is one Python integer whose bit v says "v's failure alone takes this node down". On a supply map
+of a few thousand nodes a union, an intersection or a k-of-n count is then a handful of integer
+operations whatever the size of the sets, where the dictionaries of `_Programme` pay per member.
+Dictionaries win again on large maps, where sets are sparse and an integer of n bits per node
+would cost n^2/8 bytes: hence the limit.
+
+The dictionaries also carried each member's next witness link (the first dependency whose set
+holds it). Here that link is not stored: it is the same rule applied when a witness is read,
+"the first counted dependency whose bit set holds v", which a bit test answers. Reading every
+SPOF of a service follows all its witnesses at once, top down: the members a node passes on to
+each dependency are one `&` of two integers, so each node on the way is visited once per group
+of SPOFs that travel through it, not once per SPOF. Inside a loop the next link is the cause
+recorded while propagating inside it, as in `_Programme`.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+from functools import reduce
+from operator import and_, or_
+
+import numpy as np
+
+from vendor_portal.graph.domain.model import DependencyGraph
+from vendor_portal.graph.domain.spof import Spof, Spofs, _new_tuple, _Plan
+
+# Per loop member: (the failures it is taken down by, as bits; the next link of their witness).
+LoopLinks = list[tuple[int, int]]
+
+
+def bits_of(value: int) -> list[int]:
+    """The positions of the set bits of `value`, in increasing order."""
+    if value.bit_length() <= 64:
+        out = []
+        while value:
+            low = value & -value
+            out.append(low.bit_length() - 1)
+            value ^= low
+        return out
+    raw = np.frombuffer(value.to_bytes((value.bit_length() + 7) // 8, "little"), np.uint8)
+    return np.flatnonzero(np.unpackbits(raw, bitorder="little")).tolist()
+
+
+def _at_least(sets: Sequence[int], m: int) -> int:
+    """The members of at least `m` of `sets`: counts kept as m bit sets, `level[j]` holding the
+    members seen in at least j + 1 sets so far."""
+    level = [0] * m
+    for s in sets:
+        for j in range(m - 1, 0, -1):
+            level[j] |= level[j - 1] & s
+        level[0] |= s
+    return level[m - 1]
+
+
+def _one(
+    x: int,
+    kx: int,
+    own: int,
+    ds: Sequence[int],
+    t: int,
+    spofs: list[list[int | None]],
+    marks: list[list[int]],
+) -> tuple[int | None, int, int]:
+    """Node x under threshold number t, from its counted dependencies `ds`: its SPOF set (None:
+    down with nothing failed), its marks, and the failures that defeat it (0: none)."""
+    mark = 0
+    sets = []
+    for d in ds:
+        mark |= marks[d][t]
+        sets.append(spofs[d][t])
+    if kx == 0:
+        # `all`: down when any dependency is; the union of their sets.
+        if None in sets:
+            return None, mark | own, 0
+        return reduce(or_, sets, own), mark, 0
+    live = [found for found in sets if found is not None]
+    need = len(ds) - kx + 1
+    down = len(ds) - len(live)
+    if need <= 0 or down >= need:
+        return None, mark | own, 0
+    if not live:
+        return own, mark, 0
+    m = need - down
+    if m == len(live):
+        # In every live set; with two or more alternatives each member defeats x.
+        result = reduce(and_, live)
+        defeats = result if len(live) > 1 else 0
+    else:
+        result = reduce(or_, live) if m == 1 else _at_least(live, m)
+        # Single failures that take out two or more alternatives at once.
+        defeats = result & _at_least(live, 2)
+    defeats &= ~own
+    return result | own, mark | own if defeats else mark, defeats
+
+
+class BitProgramme:
+    """SPOF sets of every node the chosen services depend on, under each of their thresholds.
+
+    As `spof._Programme`, with integers for sets, and kept node by node: `spofs[x][t]` (None
+    when x is down with nothing failed under threshold number t), `marks[x][t]` (the gaps and
+    defeated nodes x depends on, as bits) and `defeated[x][t]` (single failures that take out
+    two or more alternatives of x at once). A node with nothing below it that depends on the
+    threshold (most of a supply map) is worked out once and shares one value for all of them.
+    `loop_links[x][t]` gives, for a loop member, the next witness link of each failure."""
+
+    def __init__(self, graph: DependencyGraph, plan: _Plan) -> None:
+        self.graph = graph
+        self.plan = plan
+        count = len(plan.thresholds)
+        n = len(graph)
+        self.count = count
+        self.spofs: list[list[int | None]] = [[None] * count] * n
+        self.marks: list[list[int]] = [[0] * count] * n
+        self.defeated: dict[int, list[int]] = {}
+        self.loop_links: dict[int, list[LoopLinks | None]] = {}
+        self._counted: dict[tuple[int, int], Sequence[int]] = {}
+        low = [(2 << t) - 1 for t in range(count)]
+        needed, breaks, k = plan.needed, plan.breaks, graph.k
+        component = plan.component
+        spofs, marks, defeated = self.spofs, self.marks, self.defeated
+        first_by_node, all_deps = plan.first_by_node, graph.deps
+        nothing = [0] * count
+        # The hot loop: one pass over the nodes, dependencies first, written out by hand.
+        for x in plan.order:
+            mask, cut = needed[x], breaks[x]
+            if component is not None and (component[x] != x or x in plan.loop_members):
+                if component[x] == x:
+                    self._solve_loop(plan.loop_members[x], mask, cut, low)
+                continue
+            kx = k[x]
+            own = 1 << x
+            ds = all_deps[x]
+            if not ds:
+                # No dependencies: down by its own failure only (or, needing some, down with
+                # nothing failed), under every threshold.
+                if kx == 0:
+                    spofs[x], marks[x] = [own] * count, nothing
+                else:
+                    spofs[x], marks[x] = [None] * count, [own] * count
+                continue
+            firsts = first_by_node.get(x)
+            if not cut:
+                # Nothing below x depends on the threshold: one answer for all of them.
+                t = (mask & -mask).bit_length() - 1
+                if firsts is not None:  # edges too slow for any threshold
+                    ds = [d for d, f in zip(ds, firsts, strict=True) if f <= t]
+                if kx == 0:
+                    # `all` (the common case, written out): the union of the dependencies'
+                    # sets, down when any of them is.
+                    value = own
+                    mark = 0
+                    for d in ds:
+                        found = spofs[d][t]
+                        mark |= marks[d][t]
+                        if found is None:
+                            value = None
+                            break
+                        value |= found
+                    if value is None:
+                        for d in ds:
+                            mark |= marks[d][t]
+                        mark |= own
+                    spofs[x], marks[x] = [value] * count, [mark] * count
+                    continue
+                value, mark, defeats = _one(x, kx, own, ds, t, spofs, marks)
+                spofs[x], marks[x] = [value] * count, [mark] * count
+                if defeats:
+                    defeated[x] = [defeats] * count
+                continue
+            values: list[int | None] = [None] * count
+            marked, defeating = [0] * count, [0] * count
+            previous_class = previous = -1
+            while mask:
+                bit = mask & -mask
+                mask ^= bit
+                t = bit.bit_length() - 1
+                klass = (cut & low[t]).bit_length()
+                if klass == previous_class:
+                    # Nothing below x changes between the two thresholds: same answers.
+                    values[t], marked[t] = values[previous], marked[previous]
+                    defeating[t] = defeating[previous]
+                    continue
+                previous_class, previous = klass, t
+                counted = ds
+                if firsts is not None:
+                    counted = [d for d, f in zip(ds, firsts, strict=True) if f <= t]
+                values[t], marked[t], defeating[t] = _one(x, kx, own, counted, t, spofs, marks)
+            spofs[x], marks[x] = values, marked
+            if any(defeating):
+                defeated[x] = defeating
+
+    def counted(self, x: int, t: int) -> Sequence[int]:
+        """The dependencies of x that count under threshold number t (kept: witnesses ask for
+        the same nodes again)."""
+        found = self._counted.get((x, t))
+        if found is None:
+            found = self._counted[(x, t)] = self.plan.counted(x, t)
+        return found
+
+    def _solve_loop(self, members: list[int], mask: int, cut: int, low: list[int]) -> None:
+        count = self.count
+        for x in members:
+            self.spofs[x] = [None] * count
+            self.marks[x] = [0] * count
+            self.defeated[x] = [0] * count
+            self.loop_links[x] = [None] * count
+        previous_class = previous = -1
+        for t in range(count):
+            if not (mask >> t) & 1:
+                continue
+            klass = (cut & low[t]).bit_length()
+            if klass == previous_class:
+                for x in members:
+                    for table in (self.spofs, self.marks, self.defeated, self.loop_links):
+                        table[x][t] = table[x][previous]  # type: ignore[index]
+                continue
+            previous_class, previous = klass, t
+            self._loop(members, t)
+
+    def _loop(self, members: list[int], t: int) -> None:
+        """Exactly `_Programme._loop`, with bit sets: the least fixed point inside the loop
+        once per pattern of failed dependencies outside it and once per member failed alone."""
+        spofs, marks = self.spofs, self.marks
+        inside = set(members)
+        deps = {x: self.counted(x, t) for x in members}
+        k = self.graph.k
+        need = {x: 1 if k[x] == 0 else len(deps[x]) - k[x] + 1 for x in members}
+        base = {x: False for x in members}
+
+        def is_down(d: int) -> bool:
+            return base[d] if d in inside else spofs[d][t] is None
+
+        changed = True
+        while changed:
+            changed = False
+            for x in members:
+                if not base[x] and (need[x] <= 0 or sum(map(is_down, deps[x])) >= need[x]):
+                    base[x] = changed = True
+        alive = [x for x in members if not base[x]]
+        dependants: dict[int, list[int]] = defaultdict(list)
+        start: dict[int, int] = {}
+        for x in alive:
+            start[x] = sum(map(is_down, deps[x]))
+            for d in deps[x]:
+                dependants[d].append(x)
+
+        def propagate(seeds: Iterable[int]) -> dict[int, int]:
+            """Members down once `seeds` are down, each with the dependency whose failure broke
+            its requirement (a seed member is its own cause)."""
+            count = dict(start)
+            cause: dict[int, int] = {j: j for j in seeds if j in inside}
+            stack = list(seeds)
+            while stack:
+                j = stack.pop()
+                for x in dependants.get(j, ()):
+                    if x not in cause:
+                        count[x] += 1
+                        if count[x] >= need[x]:
+                            cause[x] = j
+                            stack.append(x)
+            return cause
+
+        result = dict.fromkeys(alive, 0)
+        links: dict[int, LoopLinks] = {x: [] for x in alive}
+        if alive:
+            # Outside candidates, grouped by which outside dependencies they take down together:
+            # each dependency's set splits the groups it overlaps.
+            outside = sorted({d for x in alive for d in deps[x] if d not in inside})
+            groups: list[tuple[tuple[int, ...], int]] = []
+            for d in outside:
+                found = spofs[d][t]
+                if found is None:
+                    continue
+                split = []
+                for sig, members_bits in groups:
+                    both = members_bits & found
+                    if both:
+                        split.append(((*sig, d), both))
+                        if members_bits ^ both:
+                            split.append((sig, members_bits ^ both))
+                        found ^= both
+                    else:
+                        split.append((sig, members_bits))
+                if found:
+                    split.append(((d,), found))
+                groups = split
+            for sig, candidates in groups:
+                for x, j in propagate(sig).items():
+                    result[x] |= candidates
+                    links[x].append((candidates, j))
+            for v in alive:
+                for x, j in propagate([v]).items():
+                    result[x] |= 1 << v
+                    links[x].append((1 << v, j))
+        for x in members:
+            spofs[x][t] = None if base[x] else result[x]
+        for x in alive:
+            self.loop_links[x][t] = links[x]
+            if k[x] and result[x] & ~(1 << x):
+                live = [s for s in (spofs[d][t] for d in deps[x]) if s is not None]
+                self.defeated[x][t] = result[x] & _at_least(live, 2) & ~(1 << x)
+        # What each member depends on: a fixed point, as slow alternatives may have been
+        # removed and the members need not reach one another any more.
+        reach = {}
+        for x in members:
+            mark = 1 << x if base[x] or self.defeated[x][t] else 0
+            for d in deps[x]:
+                if d not in inside:
+                    mark |= marks[d][t]
+            reach[x] = mark
+        changed = True
+        while changed:
+            changed = False
+            for x in members:
+                grown = reach[x]
+                for d in deps[x]:
+                    if d in inside:
+                        grown |= reach[d]
+                if grown != reach[x]:
+                    reach[x] = grown
+                    changed = True
+        for x in members:
+            marks[x][t] = reach[x]
+
+    def next_link(self, x: int, v: int, t: int) -> int:
+        """The dependency of x through which v's failure reaches it (x itself: v == x)."""
+        if x == v:
+            return x
+        links = self.loop_links.get(x)
+        if links is not None:
+            bit = 1 << v
+            return next(j for candidates, j in links[t] or () if candidates & bit)
+        spofs = self.spofs
+        for d in self.counted(x, t):
+            found = spofs[d][t]
+            if found is not None and (found >> v) & 1:
+                return d
+        raise KeyError(v)
+
+    def witnesses(self, service: int, t: int) -> list[tuple[int, str, int, tuple[str, ...]]]:
+        """Every SPOF of the service as (witness length, id, position, witness), the witness
+        from the SPOF up to the service, in report order. All witnesses are followed at once,
+        top down: each node on the way hands each dependency the SPOFs that travel through it
+        (those in that dependency's set and in no earlier one's), so that each step is one
+        `&` for a whole group and each witness grows from its parent's."""
+        spofs, loop_links = self.spofs, self.loop_links
+        first_by_node, all_deps, counted = self.plan.first_by_node, self.graph.deps, self.counted
+        ids = self.graph.node_ids
+        out = []
+        stack = [(service, spofs[service][t] & ~(1 << service), (ids[service],))]  # type: ignore[operator]
+        pop, push = stack.pop, stack.append
+        while stack:
+            x, rest, witness = pop()
+            if (rest >> x) & 1:
+                out.append((len(witness), witness[0], x, witness))
+                rest ^= 1 << x
+                if not rest:
+                    continue
+            links = loop_links.get(x)
+            if links is not None:
+                for candidates, j in links[t] or ():
+                    take = rest & candidates
+                    if take:
+                        push((j, take, (ids[j], *witness)))
+                        rest ^= take
+                        if not rest:
+                            break
+                continue
+            for d in all_deps[x] if x not in first_by_node else counted(x, t):
+                found = spofs[d][t]
+                if found is not None:
+                    take = rest & found
+                    if take:
+                        push((d, take, (ids[d], *witness)))
+                        rest ^= take
+                        if not rest:
+                            break
+        out.sort()  # ids are unique: the witnesses are never compared
+        return out
+
+
+class BitSpofs(Spofs):
+    """`Spofs` read from a `BitProgramme`: the same SPOFs, witnesses and order."""
+
+    __slots__ = ("_programme", "_threshold")
+
+    def __init__(
+        self,
+        ids: Sequence[str],
+        index: Mapping[str, int],
+        service: int,
+        programme: BitProgramme,
+        threshold: int,
+        defeats: dict[int, tuple[str, ...]],
+    ) -> None:
+        super().__init__(ids, index, service, (), defeats)
+        self._programme = programme
+        self._threshold = threshold
+
+    def _own(self) -> int:
+        return self._programme.spofs[self._service][self._threshold] & ~(1 << self._service)  # type: ignore[operator]
+
+    def _chain(self, v: int) -> list[int]:
+        link, t = self._programme.next_link, self._threshold
+        x = self._service
+        chain = [x]
+        while x != v:
+            x = link(x, v, t)
+            chain.append(x)
+        chain.reverse()
+        return chain
+
+    def _ranked(self) -> list[tuple[int, str, int, list[int]]]:
+        found = self._programme.witnesses(self._service, self._threshold)
+        if self._order is None:
+            self._order = [v for _length, _id, v, _witness in found]
+        index = self._index
+        return [(n, i, v, [index[w] for w in witness]) for n, i, v, witness in found]
+
+    def __len__(self) -> int:
+        return self._own().bit_count()
+
+    def __iter__(self) -> Iterator[Spof]:
+        defeats = self._defeats
+        return (
+            _new_tuple(Spof, (i, witness, defeats.get(v, ())))
+            for _n, i, v, witness in self._programme.witnesses(self._service, self._threshold)
+        )
+
+    @property
+    def ids(self) -> frozenset[str]:
+        ids = self._ids
+        return frozenset(ids[v] for v in bits_of(self._own()))
+
+    def find(self, node_id: str) -> Spof | None:
+        v = self._index.get(node_id)
+        if v is None or not (self._own() >> v) & 1:
+            return None
+        return self._spof(v, self._chain(v))
