@@ -120,9 +120,14 @@ def parse_page_args(
     return page, per_page
 
 
-def paginate(session: Session, stmt: Select[Any], page: int, per_page: int) -> Page:
-    """One page of a select, with the total count of matching rows."""
-    total = session.scalar(select(func.count()).select_from(stmt.order_by(None).subquery())) or 0
+def paginate(
+    session: Session, stmt: Select[Any], page: int, per_page: int, total: int | None = None
+) -> Page:
+    """One page of a select, with the total count of matching rows (counted here unless the
+    caller knows it)."""
+    if total is None:
+        subquery = stmt.order_by(None).subquery()
+        total = session.scalar(select(func.count()).select_from(subquery)) or 0
     items = list(session.scalars(stmt.limit(per_page).offset((page - 1) * per_page)).unique())
     return Page(items=items, page=page, per_page=per_page, total=total)
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import threading
 from typing import Any
 
 from flask import (
@@ -16,8 +15,7 @@ from flask import (
     url_for,
 )
 from flask_login import current_user
-from markupsafe import Markup
-from sqlalchemy import func, select
+from sqlalchemy import select
 from sqlalchemy.orm import selectinload
 
 from vendor_portal import storage
@@ -46,7 +44,7 @@ from vendor_portal.findings.forms import (
 from vendor_portal.findings.models import Finding, FindingEvidence, FindingUpdate
 from vendor_portal.findings.tables import FINDING_TABLE
 from vendor_portal.forms import choices
-from vendor_portal.home.tasks import Task, task_provider
+from vendor_portal.home.tasks import Task, change_stamp, task_provider
 from vendor_portal.navigation import nav_item
 from vendor_portal.security import (
     Role,
@@ -56,6 +54,7 @@ from vendor_portal.security import (
     permission_required,
     vendor_scope,
 )
+from vendor_portal.stamped import StampedResults
 from vendor_portal.tables import BadTableRequest, export_response, paginate, parse_page_args
 from vendor_portal.vendors.models import Vendor
 
@@ -78,6 +77,7 @@ def _filters() -> services.FindingFilters:
     owner = args.get("owner")
     return services.FindingFilters(
         vendor_id=_int_arg("vendor"),
+        vendor_name=args.get("vendor_name", "").strip() or None,
         severities=[s for s in args.getlist("severity") if s in {x.value for x in Severity}],
         statuses=[s for s in args.getlist("status") if s in {x.value for x in FindingStatus}],
         sources=[s for s in args.getlist("source") if s in {x.value for x in FindingSource}],
@@ -105,38 +105,12 @@ def vendor_choices() -> list[tuple[int, str]]:
     return [(row.id, row.name) for row in rows]
 
 
-# The register's vendor filter lists every live vendor: thousands of <option>s, which took
-# most of the list page's time when built per request. Built once per state of the vendor
-# table (count, ids and last change: any insert, edit, archive or removal moves one of them).
-_vendor_options: dict[str, Any] = {"key": None, "html": Markup("")}
-_vendor_options_lock = threading.Lock()
-
-
-def vendor_filter_options(selected: int | None) -> Markup:
-    """`<option>`s of the live vendors by name, `selected` marked."""
-    key = (
-        str(db.engine.url),
-        *db.session.execute(
-            select(func.count(Vendor.id), func.sum(Vendor.id), func.max(Vendor.updated_at)).where(
-                Vendor.archived_at.is_(None)
-            )
-        ).one(),
-    )
-    with _vendor_options_lock:
-        cached = _vendor_options["html"] if _vendor_options["key"] == key else None
-    if cached is None:
-        cached = Markup("").join(
-            Markup('<option value="{}">{}</option>').format(vendor_id, name)
-            for vendor_id, name in vendor_choices()
-        )
-        with _vendor_options_lock:
-            _vendor_options.update(key=key, html=cached)
-    if selected is None:
-        return cached
-    return cached.replace(
-        Markup('<option value="{}">').format(selected),
-        Markup('<option value="{}" selected>').format(selected),
-        1,
+def register_counts() -> StampedResults:
+    """The register's totals (how many findings match a filter, how many are overdue), kept
+    in this process while nothing changed: every write to a finding is audited, so they are
+    reused only while the newest audit entry is the one they were counted at."""
+    return current_app.extensions.setdefault(
+        "findings_register_counts", StampedResults(change_stamp)
     )
 
 
@@ -145,6 +119,7 @@ def vendor_filter_options(selected: int | None) -> Markup:
 def index():
     filters = _filters()
     today = _today()
+    own_vendor = current_user.vendor_id if is_vendor_user(current_user) else None
     try:
         stmt = vendor_scope(services.finding_query(filters, today), Finding.vendor_id, current_user)
         stmt = FINDING_TABLE.sorted(stmt, request.args.get("sort"), Finding.id)
@@ -157,9 +132,20 @@ def index():
     except BadTableRequest as exc:
         flash(str(exc), "warning")
         return redirect(url_for("findings.index"))
-    result = paginate(db.session, stmt, page, per_page)
-    overdue_total = services.count_overdue(
-        db.session, today, current_user.vendor_id if is_vendor_user(current_user) else None
+    counts = register_counts()
+    stamp = change_stamp(db.session)  # before the data: a kept total is never older than it
+    total = counts.total(db.session, ("register", own_vendor, today, filters.key()), stmt, stamp)
+    result = paginate(db.session, stmt, page, per_page, total=total)
+    overdue_total = counts.get(
+        db.session,
+        ("overdue", own_vendor, today),
+        lambda: services.count_overdue(db.session, today, own_vendor),
+        stamp,
+    )
+    chosen_vendor = (
+        db.session.get(Vendor, filters.vendor_id)
+        if filters.vendor_id and own_vendor is None
+        else None
     )
     return render_template(
         "findings/index.html",
@@ -169,9 +155,14 @@ def index():
         severities=list(Severity),
         statuses=list(FindingStatus),
         sources=list(FindingSource),
-        vendor_options=None
-        if is_vendor_user(current_user)
-        else vendor_filter_options(filters.vendor_id),
+        vendor_filter=own_vendor is None,
+        chosen_vendor=chosen_vendor,
+        every_vendor_url=url_for(
+            "findings.index",
+            **{k: v for k, v in request.args.lists() if k not in ("vendor", "page")},
+        )
+        if chosen_vendor
+        else None,
         today=today,
         overdue_total=overdue_total,
         # One url_for, not one per row: the link is this prefix and the finding's id.

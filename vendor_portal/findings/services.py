@@ -3,8 +3,9 @@ commit."""
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import astuple, dataclass, field
 from datetime import date
 from typing import Any
 
@@ -190,6 +191,11 @@ class FindingFilters:
     open_only: bool = False
     risk_pending: bool = False
     search: str | None = None
+    vendor_name: str | None = None  # part of the vendor's name, in any case
+
+    def key(self) -> tuple[Any, ...]:
+        """The filters as a hashable value (what the register's totals are kept under)."""
+        return tuple(tuple(v) if isinstance(v, list) else v for v in astuple(self))
 
 
 def finding_query(filters: FindingFilters, today: date) -> Select[Any]:
@@ -208,6 +214,10 @@ def finding_query(filters: FindingFilters, today: date) -> Select[Any]:
     )
     if filters.vendor_id:
         stmt = stmt.where(Finding.vendor_id == filters.vendor_id)
+    if filters.vendor_name:
+        # Wildcards typed by the user are matched as themselves.
+        escaped = re.sub(r"([\\%_])", r"\\\1", filters.vendor_name.strip().lower())
+        stmt = stmt.where(func.lower(Vendor.name).like(f"%{escaped}%", escape="\\"))
     if filters.severities:
         stmt = stmt.where(Finding.severity.in_(filters.severities))
     if filters.statuses:

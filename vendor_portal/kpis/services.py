@@ -8,7 +8,7 @@ from __future__ import annotations
 import logging
 import secrets
 import smtplib
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from typing import Any
@@ -34,6 +34,7 @@ from sqlalchemy import (
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session, contains_eager, joinedload, selectinload
 
+from vendor_portal import stamped
 from vendor_portal.audit.domain import to_jsonable
 from vendor_portal.audit.services import record_event
 from vendor_portal.auth.models import User
@@ -1560,52 +1561,14 @@ def breach_query(
     return stmt
 
 
-class StampedResults:
+class StampedResults(stamped.StampedResults):
     """Results of queries over incidents and breaches (how many match a filter, the latest
     open breaches), kept per process while no stamp changed (versions.fingerprint: every
     write to an incident or breach, or to the KPI, service or vendor they show, changes it).
     Counting a million incidents takes most of a second."""
 
-    SIZE = 256
-
     def __init__(self) -> None:
-        self._results: dict[tuple[Any, ...], tuple[tuple[int, int, int], Any]] = {}
-
-    def get(
-        self,
-        session: Session,
-        key: tuple[Any, ...],
-        compute: Callable[[], Any],
-        stamp: tuple[int, int, int] | None = None,
-    ) -> Any:
-        """The result of compute(), reused while the stamps are as now; `stamp`, if given,
-        was read before this call. Results are shared: read only."""
-        if stamp is None:
-            stamp = fingerprint(session)  # before the data: an entry can only be newer
-        found = self._results.get(key)
-        if found is not None and found[0] == stamp:
-            return found[1]
-        result = compute()
-        self._results.pop(key, None)
-        while len(self._results) >= self.SIZE:
-            self._results.pop(next(iter(self._results)))
-        self._results[key] = (stamp, result)
-        return result
-
-    def total(
-        self,
-        session: Session,
-        key: tuple[Any, ...],
-        stmt: Select[Any],
-        stamp: tuple[int, int, int] | None = None,
-    ) -> int:
-        """The number of rows of stmt."""
-
-        def count() -> int:
-            subquery = stmt.order_by(None).subquery()
-            return session.scalar(select(func.count()).select_from(subquery)) or 0
-
-        return self.get(session, ("count", *key), count, stamp)
+        super().__init__(fingerprint)
 
 
 @dataclass(frozen=True)

@@ -2,9 +2,10 @@
 
 import re
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from tests.findings_factories import days_ago, finding
+from vendor_portal.audit.services import Actor, acting_as
 from vendor_portal.findings import services
 from vendor_portal.findings.models import Finding
 
@@ -124,3 +125,45 @@ def test_a_change_is_counted_on_the_next_request(client, auth, build, session):
     item.due_date = days_ago(2)
     session.commit()
     assert "4</strong> open findings past their due date" in client.get("/findings/").text
+
+
+def test_kept_totals_follow_every_change(app, client, auth, build, session):
+    """The register's totals are kept between requests while nothing changed (no new audit
+    entry): a finding opened or closed through the app shows on the next request."""
+    from vendor_portal.extensions import db
+
+    manager = auth.login_as("vendor_manager")
+    acme, _, found = edge_findings(session, build, manager)
+    open_now = session.scalar(
+        select(func.count()).select_from(Finding).where(Finding.status == "open")
+    )
+    assert f"of {open_now}</div>" in client.get("/findings/?status=open").text
+    assert f"of {open_now}</div>" in client.get("/findings/?status=open").text  # kept
+
+    with app.app_context():  # the app's own session, whose writes are audited
+        finding(db.session, acme, title="Opened since")
+    assert f"of {open_now + 1}</div>" in client.get("/findings/?status=open").text
+
+    with app.app_context(), acting_as(Actor(None, "test")):
+        db.session.get(Finding, found["due_today"].id).status = "closed"
+        db.session.get(Finding, found["a_day_late"].id).status = "closed"
+        db.session.commit()
+    page = client.get("/findings/?status=open").text
+    assert f"of {open_now - 1}</div>" in page and "Due today" not in page
+    assert "2</strong> open findings past their due date" in page
+
+
+def test_kept_overdue_total_moves_with_the_date(client, auth, build, session, monkeypatch):
+    from datetime import timedelta
+
+    from vendor_portal.findings import routes
+
+    manager = auth.login_as("vendor_manager")
+    edge_findings(session, build, manager)
+    assert "3</strong> open findings past their due date" in client.get("/findings/").text
+    tomorrow = days_ago(-1)
+    monkeypatch.setattr(routes, "_today", lambda: tomorrow)
+    # Due today and a day late join the late ones (the one due tomorrow is not late yet).
+    assert "4</strong> open findings past their due date" in client.get("/findings/").text
+    monkeypatch.setattr(routes, "_today", lambda: tomorrow + timedelta(days=1))
+    assert "5</strong> open findings past their due date" in client.get("/findings/").text

@@ -1,0 +1,60 @@
+"""Results of queries kept per process while a stamp read from the database stays the same.
+
+A stamp is a cheap value that moves with every write to what the results were computed from
+(the KPI data versions' fingerprint, the newest audit entry). It is read before the data, so an
+entry can only be newer than its stamp, never older: the next request after a write sees a new
+stamp and computes afresh."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from sqlalchemy import Select, func, select
+from sqlalchemy.orm import Session
+
+
+class StampedResults:
+    """Results keyed by what they answer, each with the stamp it was computed at."""
+
+    SIZE = 256
+
+    def __init__(self, stamp_of: Callable[[Session], Any]) -> None:
+        self._stamp_of = stamp_of
+        self._results: dict[tuple[Any, ...], tuple[Any, Any]] = {}
+
+    def get(
+        self,
+        session: Session,
+        key: tuple[Any, ...],
+        compute: Callable[[], Any],
+        stamp: Any = None,
+    ) -> Any:
+        """The result of compute(), reused while the stamp is as now; `stamp`, if given,
+        was read before this call. Results are shared: read only."""
+        if stamp is None:
+            stamp = self._stamp_of(session)  # before the data: an entry can only be newer
+        found = self._results.get(key)
+        if found is not None and found[0] == stamp:
+            return found[1]
+        result = compute()
+        self._results.pop(key, None)
+        while len(self._results) >= self.SIZE:
+            self._results.pop(next(iter(self._results)))
+        self._results[key] = (stamp, result)
+        return result
+
+    def total(
+        self,
+        session: Session,
+        key: tuple[Any, ...],
+        stmt: Select[Any],
+        stamp: Any = None,
+    ) -> int:
+        """The number of rows of stmt."""
+
+        def count() -> int:
+            subquery = stmt.order_by(None).subquery()
+            return session.scalar(select(func.count()).select_from(subquery)) or 0
+
+        return self.get(session, ("count", *key), count, stamp)
