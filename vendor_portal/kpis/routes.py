@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import weakref
 from collections.abc import Callable
 from datetime import date, timedelta
 from typing import Any
@@ -9,6 +10,7 @@ from typing import Any
 import pandas as pd
 from flask import abort, current_app, flash, redirect, render_template, request, url_for
 from flask_login import current_user
+from markupsafe import Markup
 from sqlalchemy import func, select
 
 from vendor_portal.db import utcnow
@@ -156,20 +158,6 @@ def index():
         except BadTableRequest as exc:
             flash(str(exc), "warning")
             return redirect(url_for("kpis.index"))
-    # The table pages (a portfolio may hold thousands of vendors); the heatmap shows the
-    # vendors of the page, in the portfolio's order.
-    number, per_page = _page_args()
-    first = (number - 1) * per_page
-    page = Page(performers[first : first + per_page], number, per_page, len(performers))
-    heat_rows = sorted((r for r in page.items if r.by_month), key=result.position)
-    scorecard_link = _link_for(
-        "kpis.scorecard",
-        "vendor_id",
-        **{"from": start.strftime("%Y-%m"), "to": end.strftime("%Y-%m")},
-    )
-    heatmap = charts.attainment_heatmap(
-        heat_rows, result.months, [scorecard_link(r.vendor.id) for r in heat_rows]
-    )
     # Reused with the portfolio while no stamp changed (breaches and all they show are watched).
     open_breaches = stamped_results().get(
         db.session,
@@ -183,6 +171,38 @@ def index():
         select(KpiBreach.id).where(KpiBreach.status == "open"),
         result.stamp,
     )
+    can_write = has_permission(current_user, "kpis.write")
+    number, per_page = _page_args()
+
+    def figures() -> tuple[str, bool]:
+        # The table pages (a portfolio may hold thousands of vendors); the heatmap shows the
+        # vendors of the page, in the portfolio's order.
+        first = (number - 1) * per_page
+        page = Page(performers[first : first + per_page], number, per_page, len(performers))
+        heat_rows = sorted((r for r in page.items if r.by_month), key=result.position)
+        scorecard_link = _link_for(
+            "kpis.scorecard",
+            "vendor_id",
+            **{"from": start.strftime("%Y-%m"), "to": end.strftime("%Y-%m")},
+        )
+        heatmap = charts.attainment_heatmap(
+            heat_rows, result.months, [scorecard_link(r.vendor.id) for r in heat_rows]
+        )
+        html = render_template(
+            "kpis/_portfolio.html",
+            heatmap=heatmap,
+            has_heat=bool(heat_rows),
+            performers=page,
+            sort=sort,
+            open_breaches=open_breaches,
+            open_total=open_total,
+            can_write=can_write,
+            scorecard_link=scorecard_link,
+            breach_link=_link_for("kpis.show_breach", "breach_id"),
+        )
+        return html, bool(heat_rows)
+
+    shown, has_heat = portfolio_figures(result, can_write, figures)
     return render_template(
         "kpis/index.html",
         start=start,
@@ -191,17 +211,42 @@ def index():
         service_types=list(ServiceType),
         chosen_tiers=tiers,
         chosen_types=types,
-        heatmap=heatmap,
-        has_heat=bool(heat_rows),
-        performers=page,
+        figures=shown,
+        has_heat=has_heat,
         sort=sort,
-        open_breaches=open_breaches,
-        open_total=open_total,
-        can_write=has_permission(current_user, "kpis.write"),
+        can_write=can_write,
         recompute_form=_recompute_form(start, end),
-        scorecard_link=scorecard_link,
-        breach_link=_link_for("kpis.show_breach", "breach_id"),
     )
+
+
+# Rendered portfolio figures kept per process: a few query strings per portfolio kept.
+PORTFOLIO_FIGURES = 32
+
+
+def portfolio_figures(
+    result: services.Portfolio, can_write: bool, render: Callable[[], tuple[str, bool]]
+) -> tuple[Markup, bool]:
+    """The portfolio page's heatmap and tables as rendered by `render` (and whether there is
+    a heatmap), kept while the same portfolio object is reused: the portfolio cache hands out
+    the same object only while no stamp changed and all its figures hold, and everything the
+    figures show (the latest open breaches and their total included) is read at its stamp.
+    Keyed by what else they depend on: the query string (range, filters, sort, page) and
+    where the app is mounted, and whether the user may write (an empty portfolio offers to
+    define a KPI)."""
+    key = (tuple(request.args.items(multi=True)), request.script_root, can_write)
+    kept: dict[tuple[Any, ...], tuple[Any, Markup, bool]] = current_app.extensions.setdefault(
+        "kpi_portfolio_figures", {}
+    )
+    found = kept.get(key)
+    if found is not None and found[0]() is result:
+        return found[1], found[2]
+    rendered, has_heat = render()
+    html = Markup(rendered)  # noqa: S704 - autoescaped template output
+    kept.pop(key, None)
+    while len(kept) >= PORTFOLIO_FIGURES:
+        kept.pop(next(iter(kept)))
+    kept[key] = (weakref.ref(result), html, has_heat)
+    return html, has_heat
 
 
 def _link_for(endpoint: str, name: str, **values: Any) -> Callable[[int], str]:

@@ -4,6 +4,7 @@ each with caches of its own, and a reused answer is the one computed afresh."""
 
 from __future__ import annotations
 
+import re
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -197,3 +198,46 @@ def test_the_portfolio_page_follows_writes_from_another_process(client, auth, ot
     kb.incident(service, started, started + timedelta(hours=5))
     assert missed(other.get(export).text, "Nimbus Renamed") == 2
     assert missed(client.get(export).text, "Nimbus Renamed") == 2
+
+
+def _figures(page: str) -> str:
+    """The portfolio page's heatmap and tables (kept between requests), without the form."""
+    return page[
+        page.index('<section class="card mb-4"') : page.index(
+            "</table></div>\n", page.index('data-testid="open-breaches"')
+        )
+    ]
+
+
+def _row(page: str, name: str) -> tuple[int, int]:
+    found = re.search(rf">{name}</a></td>.*?<td class=\"num\">(\d+) of (\d+)</td>", page, re.S)
+    return int(found.group(1)), int(found.group(2))
+
+
+def test_the_portfolio_page_is_kept_only_while_its_portfolio_is(client, auth, other_app, build, kb):
+    vendor = build.vendor(name="Nimbus")
+    service = kb.service(vendor)
+    kb.kpi(service, threshold=99.9)
+    kb.incident(service, NOW - timedelta(days=70), NOW - timedelta(days=70, hours=-1))
+    build.vendor(name="Zeta")
+    user = auth.login_as("vendor_manager")
+    first = client.get("/kpis/").text
+    assert _row(first, "Nimbus")[0] == 1
+    assert _figures(client.get("/kpis/").text) == _figures(first)  # kept
+    # Another query string is another page of figures.
+    by_name = client.get("/kpis/?sort=-vendor").text
+    assert 'aria-sort="descending"' in _figures(by_name)
+    assert 'aria-sort="descending"' not in _figures(client.get("/kpis/").text)
+
+    vendor.name = "Nimbus Renamed"
+    kb.session.commit()
+    renamed = client.get("/kpis/").text
+    assert _row(renamed, "Nimbus Renamed")[0] == 1 and ">Nimbus</a>" not in renamed
+    started = (NOW - timedelta(days=10)).replace(hour=0, minute=0, second=0)
+    kb.incident(service, started, started + timedelta(hours=5))
+    kept = client.get("/kpis/").text
+    assert _row(kept, "Nimbus Renamed")[0] == 2
+    # What is kept is what a process without anything kept renders.
+    other = other_app.test_client()
+    sign_in(other, user)
+    assert _figures(other.get("/kpis/").text) == _figures(kept)
