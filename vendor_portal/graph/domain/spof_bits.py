@@ -18,8 +18,7 @@ recorded while propagating inside it, as in `_Programme`.
 
 from __future__ import annotations
 
-from collections import defaultdict
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from functools import reduce
 from operator import and_, or_
 
@@ -34,7 +33,8 @@ LoopLinks = list[tuple[int, int]]
 
 def bits_of(value: int) -> list[int]:
     """The positions of the set bits of `value`, in increasing order."""
-    if value.bit_length() <= 64:
+    if value.bit_count() <= 32:
+        # Sparse (the marks and defeats reports read): peel off the lowest bit.
         out = []
         while value:
             low = value & -value
@@ -143,10 +143,11 @@ class BitProgramme:
                     spofs[x], marks[x] = [None] * count, [own] * count
                 continue
             firsts = first_by_node.get(x)
-            if not cut:
-                # Nothing below x depends on the threshold: one answer for all of them.
-                t = (mask & -mask).bit_length() - 1
-                if firsts is not None:  # edges too slow for any threshold
+            t = (mask & -mask).bit_length() - 1
+            if not cut & low[mask.bit_length() - 1] & ~low[t]:
+                # Nothing below x starts to count between the thresholds it is needed under
+                # (most nodes): one answer for all of them.
+                if firsts is not None:
                     ds = [d for d, f in zip(ds, firsts, strict=True) if f <= t]
                 if kx == 0:
                     # `all` (the common case, written out): the union of the dependencies'
@@ -222,14 +223,20 @@ class BitProgramme:
             self._loop(members, t)
 
     def _loop(self, members: list[int], t: int) -> None:
-        """Exactly `_Programme._loop`, with bit sets: the least fixed point inside the loop
-        once per pattern of failed dependencies outside it and once per member failed alone."""
+        """A loop under threshold number t: the least fixed point inside it for every single
+        failure at once. Members down with nothing failed are found first (a fixed point on
+        flags); then each live member's set grows round by round from itself, as a function of
+        its dependencies' sets (those outside are final), until no set changes. Every
+        operation is bitwise, so each failure's bit follows its own propagation: bit v of a
+        member is set in round r when v's failure reaches it in r steps inside the loop. The
+        witness link of v at a member is a dependency that had v a round earlier, so links
+        never run in a circle."""
         spofs, marks = self.spofs, self.marks
         inside = set(members)
         deps = {x: self.counted(x, t) for x in members}
         k = self.graph.k
         need = {x: 1 if k[x] == 0 else len(deps[x]) - k[x] + 1 for x in members}
-        base = {x: False for x in members}
+        base = dict.fromkeys(members, False)
 
         def is_down(d: int) -> bool:
             return base[d] if d in inside else spofs[d][t] is None
@@ -241,68 +248,54 @@ class BitProgramme:
                 if not base[x] and (need[x] <= 0 or sum(map(is_down, deps[x])) >= need[x]):
                     base[x] = changed = True
         alive = [x for x in members if not base[x]]
-        dependants: dict[int, list[int]] = defaultdict(list)
-        start: dict[int, int] = {}
-        for x in alive:
-            start[x] = sum(map(is_down, deps[x]))
-            for d in deps[x]:
-                dependants[d].append(x)
-
-        def propagate(seeds: Iterable[int]) -> dict[int, int]:
-            """Members down once `seeds` are down, each with the dependency whose failure broke
-            its requirement (a seed member is its own cause)."""
-            count = dict(start)
-            cause: dict[int, int] = {j: j for j in seeds if j in inside}
-            stack = list(seeds)
-            while stack:
-                j = stack.pop()
-                for x in dependants.get(j, ()):
-                    if x not in cause:
-                        count[x] += 1
-                        if count[x] >= need[x]:
-                            cause[x] = j
-                            stack.append(x)
-            return cause
-
-        result = dict.fromkeys(alive, 0)
-        links: dict[int, LoopLinks] = {x: [] for x in alive}
-        if alive:
-            # Outside candidates, grouped by which outside dependencies they take down together:
-            # each dependency's set splits the groups it overlaps.
-            outside = sorted({d for x in alive for d in deps[x] if d not in inside})
-            groups: list[tuple[tuple[int, ...], int]] = []
-            for d in outside:
-                found = spofs[d][t]
-                if found is None:
-                    continue
-                split = []
-                for sig, members_bits in groups:
-                    both = members_bits & found
-                    if both:
-                        split.append(((*sig, d), both))
-                        if members_bits ^ both:
-                            split.append((sig, members_bits ^ both))
-                        found ^= both
-                    else:
-                        split.append((sig, members_bits))
-                if found:
-                    split.append(((d,), found))
-                groups = split
-            for sig, candidates in groups:
-                for x, j in propagate(sig).items():
-                    result[x] |= candidates
-                    links[x].append((candidates, j))
-            for v in alive:
-                for x, j in propagate([v]).items():
-                    result[x] |= 1 << v
-                    links[x].append((1 << v, j))
+        # -1 (every bit set) stands for a dependency down whatever fails.
+        outside = {
+            d: -1 if found is None else found
+            for x in alive
+            for d in deps[x]
+            if d not in inside
+            for found in (spofs[d][t],)
+        }
+        current = {x: 1 << x for x in alive}
+        rounds = [current]
+        while True:
+            grown = {}
+            for x in alive:
+                sets = [
+                    outside[d] if d not in inside else -1 if base[d] else current[d]
+                    for d in deps[x]
+                ]
+                if k[x] == 0:
+                    grown[x] = reduce(or_, sets, 1 << x)
+                else:
+                    grown[x] = _at_least(sets, need[x]) | 1 << x
+            if grown == current:
+                break
+            rounds.append(grown)
+            current = grown
         for x in members:
-            spofs[x][t] = None if base[x] else result[x]
+            spofs[x][t] = None if base[x] else current[x]
+        # Links: a failure that reached x in round r came through a dependency that it had
+        # reached by round r - 1 (or through one outside, reached from the start).
         for x in alive:
-            self.loop_links[x][t] = links[x]
-            if k[x] and result[x] & ~(1 << x):
-                live = [s for s in (spofs[d][t] for d in deps[x]) if s is not None]
-                self.defeated[x][t] = result[x] & _at_least(live, 2) & ~(1 << x)
+            links: LoopLinks = [(1 << x, x)]
+            for r in range(1, len(rounds)):
+                new = rounds[r][x] & ~rounds[r - 1][x]
+                for d in deps[x]:
+                    if not new:
+                        break
+                    if d in inside:
+                        had = 0 if base[d] else rounds[r - 1][d]
+                    else:
+                        had = outside[d] if outside[d] != -1 else 0
+                    take = new & had
+                    if take:
+                        links.append((take, d))
+                        new ^= take
+            self.loop_links[x][t] = links
+            if k[x] and current[x] & ~(1 << x):
+                live = [found for found in (spofs[d][t] for d in deps[x]) if found is not None]
+                self.defeated[x][t] = current[x] & _at_least(live, 2) & ~(1 << x)
         # What each member depends on: a fixed point, as slow alternatives may have been
         # removed and the members need not reach one another any more.
         reach = {}
@@ -316,12 +309,12 @@ class BitProgramme:
         while changed:
             changed = False
             for x in members:
-                grown = reach[x]
+                grown_mark = reach[x]
                 for d in deps[x]:
                     if d in inside:
-                        grown |= reach[d]
-                if grown != reach[x]:
-                    reach[x] = grown
+                        grown_mark |= reach[d]
+                if grown_mark != reach[x]:
+                    reach[x] = grown_mark
                     changed = True
         for x in members:
             marks[x][t] = reach[x]
