@@ -300,7 +300,7 @@ def small(args: argparse.Namespace) -> dict:
     # derived is cached (structure, effective views), and building it is not timed (loading
     # is measured on its own at 1M edges).
     fast_time, fast = best_of(args.repeat, spof_reports, lambda: _fresh(graph))
-    brute_time, brute = best_of(1, brute_force_reports, lambda: _fresh(graph))
+    brute_time, brute = best_of(2, brute_force_reports, lambda: _fresh(graph))
     agree = same_answer(fast, brute)
     ratio = brute_time.wall / fast_time.wall
     cpu_ratio = brute_time.cpu / max(fast_time.cpu, 1e-9)
@@ -313,7 +313,20 @@ def small(args: argparse.Namespace) -> dict:
     with Timer() as reading:
         links = sum(len(spof.witness) for report in fast for spof in report.spofs)
     print(f"  reading every SPOF and its witness afterwards: {reading} ({links:,} links)")
-    return {"ratio": ratio, "cpu_ratio": cpu_ratio, "agree": agree, "graph": graph}
+    # The engine leaves witnesses to be read (a page reads ten services); brute force makes
+    # every one. Both together, for the stricter comparison:
+    both = fast_time.wall + reading.wall
+    print(
+        f"  engine and reading every witness: {both:.3f} s, "
+        f"{brute_time.wall / both:.0f}x faster than brute force"
+    )
+    return {
+        "ratio": ratio,
+        "cpu_ratio": cpu_ratio,
+        "read_ratio": brute_time.wall / both,
+        "agree": agree,
+        "graph": graph,
+    }
 
 
 COUNTRIES = [
@@ -561,7 +574,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--services", type=int, default=5_000)
     parser.add_argument("--loops", type=int, default=20)
     parser.add_argument("--seed", type=int, default=20261125)
-    parser.add_argument("--repeat", type=int, default=3, help="runs of the small engine timing")
+    parser.add_argument(
+        "--repeat", type=int, default=7, help="runs of the 10k-edge engine timing (best kept)"
+    )
     parser.add_argument(
         "--database-url", help=f"PostgreSQL to load from as well (or ${BENCH_DB_ENV})"
     )
@@ -581,7 +596,7 @@ def main(argv: list[str] | None = None) -> int:
         (
             f"10k edges: engine >= {BRUTE_RATIO_TARGET:.0f}x brute force, same answers",
             first["ratio"] >= BRUTE_RATIO_TARGET and first["agree"],
-            f"{first['ratio']:.0f}x",
+            f"{first['ratio']:.0f}x ({first['read_ratio']:.0f}x with every witness read)",
         ),
         (
             f"1M edges: all SPOFs with witnesses < {SPOF_TARGET_S:.0f} s",

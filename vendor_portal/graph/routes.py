@@ -3,6 +3,7 @@ scenarios, import and export. Internal roles read; admins and vendor managers ch
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import io
 import json
@@ -376,10 +377,19 @@ def show_business_service(service_id: int):
             page, per_page = _page_args()
         except BadTableRequest:
             page, per_page = 1, current_app.config["PER_PAGE"]
-        spofs = page_of(analysis["spofs"], page, per_page)
         view = _service_view(key, analysis, current)
-        for spof, chain in zip(analysis["spofs"], view["witness_chains"], strict=True):
-            spof["witness_chain"] = chain
+        # The analysis is shared between requests: each SPOF of the page with its chain, as
+        # copies.
+        spofs = page_of(analysis["spofs"], page, per_page)
+        first = (spofs.page - 1) * spofs.per_page
+        chains = view["witness_chains"][first : first + len(spofs.items)]
+        spofs = dataclasses.replace(
+            spofs,
+            items=[
+                {**spof, "witness_chain": chain}
+                for spof, chain in zip(spofs.items, chains, strict=True)
+            ],
+        )
         # Safe: stored by _figure_json (HTML-safe JSON), not taken from a request.
         figure, common = Markup(view["figure"]), view["common"]  # noqa: S704
     services.commit_if_written(db.session)

@@ -654,17 +654,23 @@ _NO_VALUES = (None,) * len(_SERVICE_COLUMNS)
 def _cached(
     session: Session, name: str, compute: Any, current: GraphState | None = None
 ) -> tuple[dict[str, Any], GraphState]:
-    """A result for the current graph version: stored once, then read back. `current`: the
-    state when the caller has just brought it up to date."""
+    """A result for the current graph version: stored once, then read back (and kept, once
+    read back, in this process: see _read_back). `current`: the state when the caller has
+    just brought it up to date. The result is shared between requests: read only."""
     current = current or ensure_current(session)
     token, version = current.token, current.version
     name = f"{name}/{RESULT_FORMAT}"
+    kept_as = ("result", name, *_cache_key(current))
+    found = _read_back.get(kept_as)
+    if found is not None:
+        return found, current
     found = session.scalar(
         select(GraphResult.payload).where(
             GraphResult.token == token, GraphResult.version == version, GraphResult.name == name
         )
     )
     if found is not None:
+        _read_back.put(kept_as, found)
         return found, current
     payload = compute(current)
     _wrote(session)
@@ -675,6 +681,36 @@ def _cached(
     except IntegrityError:
         pass  # another request stored the same result meanwhile
     return payload, current
+
+
+class _ReadBack:
+    """Stored results of a graph version as read back from the database, decoded, kept in
+    this process (the most recently used few): what is stored for a graph version never
+    changes, so a result read once is the one every later read would return. Keyed by the
+    graph version as load_graph keys it (token, version and time of the change). Values are
+    shared between requests: read only."""
+
+    SIZE = 64
+
+    def __init__(self) -> None:
+        self._entries: OrderedDict[tuple[Any, ...], Any] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def get(self, key: tuple[Any, ...]) -> Any:
+        with self._lock:
+            found = self._entries.get(key)
+            if found is not None:
+                self._entries.move_to_end(key)
+            return found
+
+    def put(self, key: tuple[Any, ...], value: Any) -> None:
+        with self._lock:
+            self._entries[key] = value
+            while len(self._entries) > self.SIZE:
+                self._entries.popitem(last=False)
+
+
+_read_back = _ReadBack()
 
 
 def _drop_older_results(session: Session, current: GraphState) -> None:
@@ -704,9 +740,14 @@ def spof_summary(
     session: Session, current: GraphState | None = None
 ) -> tuple[dict[str, Any], GraphState]:
     """Ensure the SPOF analysis of the current graph version is stored, computing it the first
-    time; its overall counts (`services`, `with_spofs`, `down`, `needing`: with SPOFs or gaps)."""
+    time; its overall counts (`services`, `with_spofs`, `down`, `needing`: with SPOFs or gaps),
+    shared between requests (see _ReadBack): read only."""
     current = current or ensure_current(session)
     name = f"{SPOF_ROWS}/{RESULT_FORMAT}"
+    kept_as = ("result", name, *_cache_key(current))
+    found = _read_back.get(kept_as)
+    if found is not None:
+        return found, current
     found = session.scalar(
         select(GraphResult.payload).where(
             GraphResult.token == current.token,
@@ -715,6 +756,7 @@ def spof_summary(
         )
     )
     if found is not None:
+        _read_back.put(kept_as, found)
         return found, current
     graph = load_graph(session, current)
     entries = documents.spof_document(graph, spof_reports(graph))["services"]
@@ -817,8 +859,13 @@ def iter_spof_entries(session: Session, current: GraphState | None = None) -> It
 def service_entry(
     session: Session, key: str, current: GraphState | None = None
 ) -> dict[str, Any] | None:
-    """One business service node's entry of the SPOF document; None when it has none."""
+    """One business service node's entry of the SPOF document; None when it has none. The
+    entry is shared between requests (see _ReadBack): read only."""
     current = current or ensure_current(session)
+    kept_as = ("service", key, RESULT_FORMAT, *_cache_key(current))
+    kept = _read_back.get(kept_as)
+    if kept is not None:
+        return kept
     r = GraphServiceResult
     stmt = select(r.document).where(_rows_of(current), r.key == key)
     found = session.scalar(stmt)
@@ -826,7 +873,12 @@ def service_entry(
         # Not in the analysis, or the analysis of this version is not stored yet.
         spof_summary(session, current)
         found = session.scalar(stmt)
-    return json.loads(found) if found is not None else None
+        if found is None:
+            return None
+        return json.loads(found)  # kept once read back committed, as every stored result
+    entry = json.loads(found)
+    _read_back.put(kept_as, entry)
+    return entry
 
 
 def spof_document(session: Session, service: str | None = None) -> dict[str, Any]:

@@ -120,16 +120,17 @@ class BitProgramme:
         self._counted: dict[tuple[int, int], Sequence[int]] = {}
         low = [(2 << t) - 1 for t in range(count)]
         needed, breaks, k = plan.needed, plan.breaks, graph.k
-        component = plan.component
+        looped = {x for members in graph.structure.loops for x in members}
         spofs, marks, defeated = self.spofs, self.marks, self.defeated
         first_by_node, all_deps = plan.first_by_node, graph.deps
         nothing = [0] * count
         # The hot loop: one pass over the nodes, dependencies first, written out by hand.
         for x in plan.order:
             mask, cut = needed[x], breaks[x]
-            if component is not None and (component[x] != x or x in plan.loop_members):
-                if component[x] == x:
-                    self._solve_loop(plan.loop_members[x], mask, cut, low)
+            if x in looped:
+                members = plan.loop_members.get(x)
+                if members is not None:  # the loop's first member: solve the whole loop
+                    self._solve_loop(members, mask, cut, low)
                 continue
             kx = k[x]
             own = 1 << x
