@@ -249,6 +249,51 @@ def test_version_changes_and_results_are_cached_per_version(
     assert set(session.scalars(select(GraphResult.version))) == {session.get(GraphState, 1).version}
 
 
+def spof_names(page: str) -> set[str]:
+    table = re.search(r'data-testid="spof-table".*?</table>', page, re.S).group(0)
+    return set(re.findall(r'<td><a href="[^"]*">([^<]+)</a>', table))
+
+
+def test_results_kept_in_the_process_follow_each_graph_version(
+    app, database_url, tmp_path, client, auth, build, session, graph_build
+):
+    """Stored results are also kept decoded in each process once read back: a change (a new
+    version) is shown on the next view, and what is kept is what a fresh process reads."""
+    from tests.conftest import base_config
+    from vendor_portal import create_app
+    from vendor_portal.extensions import db
+
+    service, hosting, _, _ = payments_map(build, graph_build)
+    auth.login_as("vendor_manager")
+    for _ in range(3):  # computed and stored, read back and kept, then served as kept
+        page = client.get(f"/graph/services/{service.id}").text
+        overview = client.get("/graph/").text
+    spofs = re.search(r'data-testid="spof-table".*?</table>', page, re.S).group(0)
+    assert spof_names(page) == {"Payments hosting", "eu-west-1"}
+    assert "eu-west-1 → Acme hosting → Payments hosting → Card payments" in spofs
+    # The same pages from another process, with nothing kept: the same figures and tables.
+    other_app = create_app(base_config(tmp_path / "other", database_url))
+    other = other_app.test_client()
+    reader = build.user(role="auditor")
+    signed_in = other.post(
+        "/auth/login", data={"email": reader.email, "password": "correct horse battery"}
+    )
+    assert signed_in.status_code == 302
+    other_page = other.get(f"/graph/services/{service.id}").text
+    assert re.search(r'data-testid="spof-table".*?</table>', other_page, re.S).group(0) == spofs
+    assert figure_of(other_page, "service-map") == figure_of(page, "service-map")
+    assert figure_of(other.get("/graph/").text, "graph-map") == figure_of(overview, "graph-map")
+    with other_app.app_context():
+        db.engine.dispose()
+
+    client.post(
+        f"/graph/nodes/{hosting.id}/edit", data={"name": "Payments hosting", "requires": "all"}
+    )
+    page = client.get(f"/graph/services/{service.id}").text
+    assert {"Acme hosting", "Beta hosting"} <= spof_names(page)  # now both are needed
+    assert figure_of(client.get("/graph/").text, "graph-map") != figure_of(overview, "graph-map")
+
+
 def test_concentration_ranks_by_cost_with_chart_and_exports(
     client, auth, build, session, graph_build
 ):
