@@ -134,18 +134,27 @@ def kpi_trend(result: Any) -> dict[str, Any]:
 
 def availability_bars(availability: pd.DataFrame, names: dict[int, str]) -> dict[str, Any]:
     """Monthly availability per service, the axis starting near the lowest month."""
+    # Whole columns as plain lists, grouped by service in the order they first appear (as a
+    # pandas groupby without sorting, at a fraction of its cost on a scorecard's few rows).
+    service_ids = availability["service_id"].tolist()
+    starts = availability["period_start"].tolist()
+    percents = availability["availability_pct"].round(4).tolist()
+    minutes_down = (availability["downtime_seconds"] / 60).round(1).tolist()
+    rows_of: dict[Any, list[int]] = {}
+    for row, service_id in enumerate(service_ids):
+        rows_of.setdefault(service_id, []).append(row)
     data = []
     lowest = 100.0
-    for service_id, rows in availability.groupby("service_id", sort=False):
-        values = rows["availability_pct"].round(4).tolist()
+    for service_id, rows in rows_of.items():
+        values = [percents[i] for i in rows]
         lowest = min([lowest, *values])
         data.append(
             {
                 "type": "bar",
                 "name": names.get(int(service_id), str(service_id)),
-                "x": [d.isoformat() for d in rows["period_start"]],
+                "x": [starts[i].isoformat() for i in rows],
                 "y": values,
-                "customdata": (rows["downtime_seconds"] / 60).round(1).tolist(),
+                "customdata": [minutes_down[i] for i in rows],
                 "hovertemplate": "%{fullData.name}<br>%{x|%b %Y}: %{y:.3f} %"
                 "<br>%{customdata} min down<extra></extra>",
             }
