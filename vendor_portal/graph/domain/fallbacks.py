@@ -28,7 +28,6 @@ primary; the others are fallbacks. Flags, each with its reasons:
 
 from __future__ import annotations
 
-import gc
 from collections import deque
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -38,6 +37,7 @@ from typing import Any
 
 import numpy as np
 
+from vendor_portal.graph.domain.collection import collector_paused
 from vendor_portal.graph.domain.groups import as_int, down_columns, reach_columns, seed_columns
 from vendor_portal.graph.domain.model import NO_FILTER, DependencyGraph, Effective, NodeKind
 from vendor_portal.graph.domain.regions import COUNTRY, REGION, Rating, RatingBook
@@ -672,15 +672,9 @@ def register(
     )
     providers = dict.fromkeys(p for c in chosen for p in graph.deps[c])
     analysis = (_PropagatingAnalysis if reference else _Analysis)(graph, ratings, providers)
-    # Millions of small objects are made and all kept (causes, flags): the cyclic garbage
-    # collector would walk them over and over for nothing.
-    collecting = gc.isenabled()
-    gc.disable()
-    try:
+    # Millions of small objects are made and all kept (causes, flags).
+    with collector_paused():
         entries = [_entry(analysis, c, today) for c in chosen]
-    finally:
-        if collecting:
-            gc.enable()
     entries.sort(key=lambda e: e.name.lower())
     return entries
 

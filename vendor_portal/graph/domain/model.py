@@ -281,7 +281,7 @@ class DependencyGraph:
         return self.nodes[self.index[node_id]]
 
     def ids(self, indices: Iterable[int]) -> list[str]:
-        return [self.nodes[i].id for i in indices]
+        return list(map(self.node_ids.__getitem__, indices))
 
     def threshold(self, service: int) -> float | None:
         """The switchover limit for a service's analysis: its RTO, or none."""

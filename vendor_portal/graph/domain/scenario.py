@@ -15,6 +15,7 @@ from typing import NamedTuple
 
 import numpy as np
 
+from vendor_portal.graph.domain.collection import collector_paused
 from vendor_portal.graph.domain.model import NO_FILTER, DependencyGraph, NodeKind
 from vendor_portal.graph.domain.structure import structure
 
@@ -86,6 +87,12 @@ def _places(graph: DependencyGraph) -> tuple[dict[str, list[str]], dict[str, lis
 
 
 def run_scenario(graph: DependencyGraph, failed: Iterable[str]) -> ScenarioResult:
+    # Tens of thousands of restoration steps on a large map.
+    with collector_paused():
+        return _run_scenario(graph, failed)
+
+
+def _run_scenario(graph: DependencyGraph, failed: Iterable[str]) -> ScenarioResult:
     failed_ids = tuple(dict.fromkeys(failed))
     positions = [graph.index[f] for f in failed_ids]
     groups: dict[float | None, list[int]] = defaultdict(list)
@@ -94,13 +101,21 @@ def run_scenario(graph: DependencyGraph, failed: Iterable[str]) -> ScenarioResul
     down_services: list[int] = []
     already: list[int] = []
     switched: list[int] = []
+    downs: dict[float | None, np.ndarray] = {}
+
+    def down_under(threshold: float | None) -> np.ndarray:
+        """What is down under one RTO filter (each filter propagated once)."""
+        found = downs.get(threshold)
+        if found is None:
+            found = downs[threshold] = graph.effective(threshold).down_array(positions)
+        return found
+
     if graph.services:
         # Only alternatives already running (no switchover).
-        instant_down = graph.effective(0.0).down_array(positions)
+        instant_down = down_under(0.0)
     for threshold, group in groups.items():
-        eff = graph.effective(threshold)
-        base = eff.baseline_array
-        down = eff.down_array(positions)
+        base = graph.effective(threshold).baseline_array
+        down = down_under(threshold)
         for s in group:
             if base[s]:
                 already.append(s)
@@ -114,7 +129,7 @@ def run_scenario(graph: DependencyGraph, failed: Iterable[str]) -> ScenarioResul
     switched.sort(key=order.__getitem__)
     cost = sum(graph.nodes[s].downtime_cost_per_hour for s in down_services)
     physical = graph.effective(NO_FILTER)
-    to_restore = np.flatnonzero(physical.down_array(positions) & ~physical.baseline_array)
+    to_restore = np.flatnonzero(down_under(NO_FILTER) & ~physical.baseline_array)
     return ScenarioResult(
         failed=failed_ids,
         down_services=tuple(graph.ids(down_services)),
@@ -160,12 +175,13 @@ def restoration_order(graph: DependencyGraph, down: Iterable[int]) -> list[Resto
     first = first[np.lexsort((first, name[first], kind[first], shape.height[first]))]
     waves = (shape.height[first] + 1).tolist()
     loop_of = {members[0]: members for members in shape.loops}
-    ids = [node.id for node in graph.nodes] if len(first) > n // 8 else None
-    steps = []
-    for x, wave in zip(first.tolist(), waves, strict=True):
-        members = loop_of.get(x)
-        if members is not None:
-            steps.append(RestorationStep(wave, tuple(graph.ids(members)), True))
-        else:
-            steps.append(RestorationStep(wave, (ids[x] if ids else graph.nodes[x].id,), False))
-    return steps
+    ids = graph.node_ids
+    # tuple.__new__: the named tuple's own __new__ is a Python function, and a scenario on a
+    # large map has tens of thousands of steps.
+    new = tuple.__new__
+    return [
+        RestorationStep(wave, tuple(graph.ids(loop_of[x])), True)
+        if x in loop_of
+        else new(RestorationStep, (wave, (ids[x],), False))
+        for x, wave in zip(first.tolist(), waves, strict=True)
+    ]

@@ -32,7 +32,6 @@ on random graphs with loops, k-of-n nodes, duplicate paths, shared regions and s
 
 from __future__ import annotations
 
-import gc
 from collections import Counter, defaultdict, deque
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
@@ -40,6 +39,7 @@ from typing import NamedTuple
 
 import numpy as np
 
+from vendor_portal.graph.domain.collection import collector_paused
 from vendor_portal.graph.domain.model import DependencyGraph, Effective
 from vendor_portal.graph.domain.structure import gather, stable_order
 
@@ -741,15 +741,8 @@ def spof_reports(
     graph: DependencyGraph, services: Iterable[str] | None = None
 ) -> list[ServiceReport]:
     """SPOF sets, witnesses, gaps and common causes per business service, by the programme."""
-    # Millions of small sets and tuples are made and all kept: the cyclic garbage collector
-    # would walk them over and over for nothing (they hold no reference cycles).
-    collecting = gc.isenabled()
-    gc.disable()
-    try:
+    with collector_paused():
         return _spof_reports(graph, services)
-    finally:
-        if collecting:
-            gc.enable()
 
 
 # Up to this many nodes the programme keeps each SPOF set as the bits of one integer
@@ -863,13 +856,8 @@ def single_failures(graph: DependencyGraph, nodes: Iterable[int]) -> dict[int, f
     chosen = list(dict.fromkeys(nodes))
     if not chosen:
         return {}
-    collecting = gc.isenabled()
-    gc.disable()
-    try:
+    with collector_paused():
         programme = _Programme(graph, _Plan(graph, chosen, [None] * len(chosen)))
-    finally:
-        if collecting:
-            gc.enable()
     spofs = programme.spofs[0]
     return {x: _EMPTY if spofs[x] is None else frozenset(spofs[x]) for x in chosen}  # type: ignore[arg-type]
 
