@@ -29,7 +29,10 @@ def authenticate() -> None:
     if user is None:
         ratelimit.record_api_failure()
         raise ApiError(401, "unauthorized", "The API token is unknown, revoked or expired.")
-    db.session.commit()  # last_used_at
+    if db.session.dirty:
+        # last_used_at, recorded at most once a minute. Otherwise there is nothing to write,
+        # and committing would only cost a round trip and expire the user, read again at once.
+        db.session.commit()
     g.api_user = user
     set_actor(Actor(user.id, f"{user.email} (API)", request.remote_addr))
 
