@@ -363,6 +363,7 @@ class Effective:
         "_graph",
         "_need",
         "_need_array",
+        "_unmet_array",
         "threshold",
         "unmet",
     )
@@ -381,7 +382,8 @@ class Effective:
         k = graph.k_array
         need = np.where(k == 0, 1, degree - k + 1)
         self._need_array = need
-        self.unmet: list[int] = np.flatnonzero(need <= 0).tolist()
+        self._unmet_array = np.flatnonzero(need <= 0)
+        self.unmet: list[int] = self._unmet_array.tolist()
         self._need: list[int] | None = None
         self._deps: list[tuple[int, ...]] | None = None
         self._baseline: bytearray | None = None
@@ -456,8 +458,13 @@ class Effective:
         n = len(need)
         down = np.zeros(n, dtype=bool)
         count = np.zeros(n, dtype=np.int64)
-        frontier = np.unique(np.array([*self.unmet, *failed], dtype=np.int64))
+        frontier = np.unique(
+            np.concatenate((self._unmet_array, np.fromiter(failed, dtype=np.int64)))
+        )
         down[frontier] = True
+        # Where each node last appears in the wave's list: keeping only those positions
+        # removes repeats without sorting.
+        last = np.empty(n, dtype=np.int64)
         while frontier.size:
             positions = gather(up.start, frontier)
             if counted is not None:
@@ -469,8 +476,9 @@ class Effective:
             np.add.at(count, hit, 1)
             frontier = hit[count[hit] >= need[hit]]
             if frontier.size > 1:  # without repeats: a node is counted once per dependency
-                frontier.sort()
-                frontier = frontier[np.concatenate(([True], frontier[1:] != frontier[:-1]))]
+                at = np.arange(frontier.size)
+                last[frontier] = at
+                frontier = frontier[last[frontier] == at]
             down[frontier] = True
         return down
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass
+from itertools import repeat
 from typing import NamedTuple
 
 import numpy as np
@@ -95,9 +96,7 @@ def run_scenario(graph: DependencyGraph, failed: Iterable[str]) -> ScenarioResul
 def _run_scenario(graph: DependencyGraph, failed: Iterable[str]) -> ScenarioResult:
     failed_ids = tuple(dict.fromkeys(failed))
     positions = [graph.index[f] for f in failed_ids]
-    groups: dict[float | None, list[int]] = defaultdict(list)
-    for s in graph.services:
-        groups[graph.threshold(s)].append(s)
+    groups = _services_by_threshold(graph)
     down_services: list[int] = []
     already: list[int] = []
     switched: list[int] = []
@@ -141,6 +140,17 @@ def _run_scenario(graph: DependencyGraph, failed: Iterable[str]) -> ScenarioResu
     )
 
 
+def _services_by_threshold(graph: DependencyGraph) -> dict[float | None, list[int]]:
+    """The business services grouped by RTO (kept with the graph, which never changes)."""
+    found = graph.derived.get("services_by_threshold")
+    if found is None:
+        found = defaultdict(list)
+        for s in graph.services:
+            found[graph.threshold(s)].append(s)
+        graph.derived["services_by_threshold"] = found
+    return found
+
+
 _KIND_RANK = {k: i for i, k in enumerate(reversed(list(NodeKind)))}
 
 
@@ -161,7 +171,7 @@ def restoration_order(graph: DependencyGraph, down: Iterable[int]) -> list[Resto
     """Down nodes in an order in which they can be brought back: dependencies first, in waves
     (regions, then facilities, ... by name within a wave); a loop is one step with all its
     members."""
-    nodes = np.unique(np.fromiter(down, dtype=np.int64))
+    nodes = np.unique(down if isinstance(down, np.ndarray) else np.fromiter(down, np.int64))
     if not nodes.size:
         return []
     n = len(graph)
@@ -174,14 +184,19 @@ def restoration_order(graph: DependencyGraph, down: Iterable[int]) -> list[Resto
     kind, name = _ranks(graph)
     first = first[np.lexsort((first, name[first], kind[first], shape.height[first]))]
     waves = (shape.height[first] + 1).tolist()
-    loop_of = {members[0]: members for members in shape.loops}
-    ids = graph.node_ids
-    # tuple.__new__: the named tuple's own __new__ is a Python function, and a scenario on a
-    # large map has tens of thousands of steps.
-    new = tuple.__new__
-    return [
-        RestorationStep(wave, tuple(graph.ids(loop_of[x])), True)
-        if x in loop_of
-        else new(RestorationStep, (wave, (ids[x],), False))
-        for x, wave in zip(first.tolist(), waves, strict=True)
-    ]
+    order = first.tolist()
+    # Made in C (zip, map and tuple.__new__, not the named tuple's Python __new__): a scenario
+    # on a large map has tens of thousands of steps.
+    steps = list(
+        map(
+            tuple.__new__,
+            repeat(RestorationStep),
+            zip(waves, zip(graph.ids(order)), repeat(False)),
+        )
+    )
+    if shape.loops:
+        loop_of = {members[0]: members for members in shape.loops}
+        for i in np.flatnonzero(np.isin(first, list(loop_of))).tolist():
+            members = loop_of[order[i]]
+            steps[i] = RestorationStep(waves[i], tuple(graph.ids(members)), True)
+    return steps
