@@ -15,6 +15,7 @@ from flask import (
     url_for,
 )
 from flask_login import current_user
+from markupsafe import Markup
 from sqlalchemy import select
 from sqlalchemy.orm import selectinload
 
@@ -106,9 +107,10 @@ def vendor_choices() -> list[tuple[int, str]]:
 
 
 def register_counts() -> StampedResults:
-    """The register's totals (how many findings match a filter, how many are overdue), kept
-    in this process while nothing changed: every write to a finding is audited, so they are
-    reused only while the newest audit entry is the one they were counted at."""
+    """The register's totals (how many findings match a filter, how many are overdue) and its
+    rendered table pages, kept in this process while nothing changed: every write to a
+    finding, a vendor or a user is audited, so they are reused only while the newest audit
+    entry is the one they were computed at (and on the day they were computed for)."""
     return current_app.extensions.setdefault(
         "findings_register_counts", StampedResults(change_stamp)
     )
@@ -133,9 +135,25 @@ def index():
         flash(str(exc), "warning")
         return redirect(url_for("findings.index"))
     counts = register_counts()
-    stamp = change_stamp(db.session)  # before the data: a kept total is never older than it
-    total = counts.total(db.session, ("register", own_vendor, today, filters.key()), stmt, stamp)
-    result = paginate(db.session, stmt, page, per_page, total=total)
+    stamp = change_stamp(db.session)  # before the data: a kept result is never older than it
+    sort = request.args.get("sort") or FINDING_TABLE.default_sort
+
+    def table() -> Markup:
+        key = ("register", own_vendor, today, filters.key())
+        total = counts.total(db.session, key, stmt, stamp)
+        html = render_template(
+            "findings/_table.html",
+            page=paginate(db.session, stmt, page, per_page, total=total),
+            sort=sort,
+            today=today,
+            # One url_for, not one per row: the link is this prefix and the finding's id.
+            finding_url=url_for("findings.show", finding_id=0)[:-1],
+        )
+        return Markup(html)  # noqa: S704 - autoescaped template output
+
+    # The rows, their links and the page links: kept per filter, query string and day.
+    where = (own_vendor, today, filters.key(), tuple(request.args.items(multi=True)))
+    shown = counts.get(db.session, ("table", *where, request.script_root), table, stamp)
     overdue_total = counts.get(
         db.session,
         ("overdue", own_vendor, today),
@@ -149,9 +167,9 @@ def index():
     )
     return render_template(
         "findings/index.html",
-        page=result,
+        table=shown,
         filters=filters,
-        sort=request.args.get("sort") or FINDING_TABLE.default_sort,
+        sort=sort,
         severities=list(Severity),
         statuses=list(FindingStatus),
         sources=list(FindingSource),
@@ -163,10 +181,7 @@ def index():
         )
         if chosen_vendor
         else None,
-        today=today,
         overdue_total=overdue_total,
-        # One url_for, not one per row: the link is this prefix and the finding's id.
-        finding_url=url_for("findings.show", finding_id=0)[:-1],
         can_write=has_permission(current_user, "findings.write"),
     )
 

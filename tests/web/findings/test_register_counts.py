@@ -152,6 +152,15 @@ def test_kept_totals_follow_every_change(app, client, auth, build, session):
     assert f"of {open_now - 1}</div>" in page and "Due today" not in page
     assert "2</strong> open findings past their due date" in page
 
+    # What the rows show of vendors and owners follows them too.
+    with app.app_context(), acting_as(Actor(None, "test")):
+        from vendor_portal.vendors.models import Vendor
+
+        db.session.get(Vendor, acme.id).name = "Acme Renamed"
+        db.session.commit()
+    page = client.get("/findings/?status=open").text
+    assert "Acme Renamed" in page and '<td class="small">Acme</td>' not in page
+
 
 def test_kept_overdue_total_moves_with_the_date(client, auth, build, session, monkeypatch):
     from datetime import timedelta
@@ -160,10 +169,14 @@ def test_kept_overdue_total_moves_with_the_date(client, auth, build, session, mo
 
     manager = auth.login_as("vendor_manager")
     edge_findings(session, build, manager)
-    assert "3</strong> open findings past their due date" in client.get("/findings/").text
+    page = client.get("/findings/").text
+    assert "3</strong> open findings past their due date" in page
+    assert "1 d late" in page and "2 d late" not in page
     tomorrow = days_ago(-1)
     monkeypatch.setattr(routes, "_today", lambda: tomorrow)
     # Due today and a day late join the late ones (the one due tomorrow is not late yet).
-    assert "4</strong> open findings past their due date" in client.get("/findings/").text
+    page = client.get("/findings/").text
+    assert "4</strong> open findings past their due date" in page
+    assert "2 d late" in page  # the row of the one a day late, a day later
     monkeypatch.setattr(routes, "_today", lambda: tomorrow + timedelta(days=1))
     assert "5</strong> open findings past their due date" in client.get("/findings/").text
