@@ -119,15 +119,32 @@ def _key_to_id(keys: Iterable[str] | None = None) -> dict[str, int]:
 # --- overview and map -------------------------------------------------------------------------
 
 
+# The map page's content as rendered, per graph version, risk ratings, query string, role and
+# application root: all it shows is stored per graph version and ratings (the SPOF analysis,
+# the map), or read from the analysis rows of the version.
+_pages = services.KeptPerVersion()
+
+
 @bp.get("/")
 @permission_required("graph.read")
 def index():
     current = services.ensure_current(db.session)
     # Kept at once: computing an analysis below can take a while, with graph_state locked.
     services.commit_if_written(db.session)
+    ratings = services.ratings_digest(db.session)
+    kept_as = (
+        *services._cache_key(current),
+        ratings,
+        tuple(request.args.items(multi=True)),
+        current_user.role,
+        request.script_root,
+    )
+    kept = _pages.get(kept_as) if not request.args.get("export") else None
+    if kept is not None:
+        return render_template("graph/index.html", content=kept)
     summary, current = services.spof_summary(db.session, current)
-    overview = _overview(current)
-    services.commit_if_written(db.session)
+    overview = _overview(current, ratings)
+    stored = services.commit_if_written(db.session)
     filters = _analysis_filters()
     try:
         stmt = ANALYSIS_TABLE.sorted(
@@ -148,8 +165,8 @@ def index():
         items = db.session.scalars(stmt.limit(per_page).offset((page - 1) * per_page)).all()
         result = Page(list(items), page, per_page, summary["services"])
     ids = {r.business_service_id: r.business_service_id for r in result.items}
-    return render_template(
-        "graph/index.html",
+    content = render_template(
+        "graph/_index.html",
         links=_links("graph.show_business_service", "service_id", ids),
         summary=summary,
         overview=overview,
@@ -161,6 +178,12 @@ def index():
         version=current.version,
         can_write=_can_write(),
     )
+    kept = Markup(content)  # noqa: S704 - autoescaped template output
+    if not stored:
+        # The analysis and map of this version (and ratings) as stored, read back: what every
+        # later view of the page shows. (A first view, which stores them, keeps nothing yet.)
+        _pages.put(kept_as, kept)
+    return render_template("graph/index.html", content=kept)
 
 
 def _analysis_filters() -> dict[str, Any]:
@@ -192,10 +215,10 @@ def _filtered_analysis(stmt: Any, filters: dict[str, Any]) -> Any:
     return stmt
 
 
-def _overview(current: Any) -> dict[str, Any]:
+def _overview(current: Any, ratings: str | None = None) -> dict[str, Any]:
     """The whole map's drawing, loops and counts: computed once per graph version (and set of
-    risk ratings, shown on hover), then read back."""
-    ratings = services.ratings_digest(db.session)
+    risk ratings, shown on hover), then read back. `ratings`: their digest, if just read."""
+    ratings = ratings or services.ratings_digest(db.session)
 
     def compute(current: Any) -> dict[str, Any]:
         graph = services.load_graph(db.session, current)

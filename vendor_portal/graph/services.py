@@ -108,12 +108,15 @@ def _wrote(session: Session) -> None:
     session.info["graph_wrote"] = True
 
 
-def commit_if_written(session: Session) -> None:
+def commit_if_written(session: Session) -> bool:
     """Commit what reading the graph brought up to date or stored (the record-built part, a
-    result computed for this version), if anything. Pages call it before reading what they
-    show: a commit with nothing to keep would only make the session load its objects again."""
+    result computed for this version), if anything; whether there was. Pages call it before
+    reading what they show: a commit with nothing to keep would only make the session load
+    its objects again."""
     if session.info.pop("graph_wrote", False):
         session.commit()
+        return True
+    return False
 
 
 def state(session: Session) -> GraphState:
@@ -683,7 +686,7 @@ def _cached(
     return payload, current
 
 
-class _ReadBack:
+class KeptPerVersion:
     """Stored results of a graph version as read back from the database, decoded, kept in
     this process (the most recently used few): what is stored for a graph version never
     changes, so a result read once is the one every later read would return. Keyed by the
@@ -710,7 +713,7 @@ class _ReadBack:
                 self._entries.popitem(last=False)
 
 
-_read_back = _ReadBack()
+_read_back = KeptPerVersion()
 
 
 def _drop_older_results(session: Session, current: GraphState) -> None:
@@ -741,7 +744,7 @@ def spof_summary(
 ) -> tuple[dict[str, Any], GraphState]:
     """Ensure the SPOF analysis of the current graph version is stored, computing it the first
     time; its overall counts (`services`, `with_spofs`, `down`, `needing`: with SPOFs or gaps),
-    shared between requests (see _ReadBack): read only."""
+    shared between requests (see KeptPerVersion): read only."""
     current = current or ensure_current(session)
     name = f"{SPOF_ROWS}/{RESULT_FORMAT}"
     kept_as = ("result", name, *_cache_key(current))
@@ -860,7 +863,7 @@ def service_entry(
     session: Session, key: str, current: GraphState | None = None
 ) -> dict[str, Any] | None:
     """One business service node's entry of the SPOF document; None when it has none. The
-    entry is shared between requests (see _ReadBack): read only."""
+    entry is shared between requests (see KeptPerVersion): read only."""
     current = current or ensure_current(session)
     kept_as = ("service", key, RESULT_FORMAT, *_cache_key(current))
     kept = _read_back.get(kept_as)

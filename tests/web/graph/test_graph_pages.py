@@ -291,7 +291,21 @@ def test_results_kept_in_the_process_follow_each_graph_version(
     )
     page = client.get(f"/graph/services/{service.id}").text
     assert {"Acme hosting", "Beta hosting"} <= spof_names(page)  # now both are needed
-    assert figure_of(client.get("/graph/").text, "graph-map") != figure_of(overview, "graph-map")
+    changed = client.get("/graph/").text
+    assert figure_of(changed, "graph-map") != figure_of(overview, "graph-map")
+    assert "With a single point of failure" in changed
+
+    # The map page is kept per role too: a reader of this process gets no import tab.
+    assert 'href="/graph/import"' in client.get("/graph/").text
+    reader_client = app.test_client()
+    signed_in = reader_client.post(
+        "/auth/login", data={"email": reader.email, "password": "correct horse battery"}
+    )
+    assert signed_in.status_code == 302
+    for _ in range(2):
+        as_reader = reader_client.get("/graph/").text
+        assert 'href="/graph/import"' not in as_reader
+        assert figure_of(as_reader, "graph-map") == figure_of(changed, "graph-map")
 
 
 def test_concentration_ranks_by_cost_with_chart_and_exports(
