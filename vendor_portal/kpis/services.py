@@ -32,7 +32,7 @@ from sqlalchemy import (
     update,
 )
 from sqlalchemy.dialects import postgresql, sqlite
-from sqlalchemy.orm import Session, contains_eager, joinedload, selectinload
+from sqlalchemy.orm import Session, joinedload, selectinload
 
 from vendor_portal import stamped
 from vendor_portal.audit.domain import to_jsonable
@@ -410,10 +410,9 @@ def _scorecard_kpis(session: Session, vendor: Vendor) -> list[Kpi]:
                 Kpi.archived_at.is_(None),
                 VendorService.archived_at.is_(None),
             )
-            .options(
-                contains_eager(Kpi.vendor_service),
-                joinedload(Kpi.contract),
-            )
+            # Each KPI's service is one of the vendor's live services, which scorecard() has
+            # just loaded: found in the session by its key, not read or built again.
+            .options(joinedload(Kpi.contract))
             .order_by(VendorService.name, Kpi.name, Kpi.id)
         )
     )
