@@ -7,7 +7,7 @@ from vendor_portal.auth.models import User
 from vendor_portal.db import utcnow
 from vendor_portal.extensions import db
 from vendor_portal.home import bp
-from vendor_portal.home.tasks import Task, current_tasks, task_provider
+from vendor_portal.home.tasks import Task, current_tasks, kept_on_home, task_provider
 from vendor_portal.security import Role, has_permission
 from vendor_portal.vendors.models import Vendor, VendorContact
 from vendor_portal.vendors.services import tier_counts
@@ -18,7 +18,10 @@ def index():
     if not current_user.is_authenticated:
         return redirect(url_for("auth.login"))
     tasks = current_tasks(db.session, current_user)
-    tiers = tier_counts(db.session) if has_permission(current_user, "vendors.list") else None
+    tiers = None
+    if has_permission(current_user, "vendors.list"):
+        # Counted over the whole register: kept as the task list is (vendors are audited).
+        tiers = kept_on_home(db.session, "vendor tiers", lambda: tier_counts(db.session)).value
     return render_template("home/index.html", tasks=tasks.tasks, as_of=tasks.as_of, tiers=tiers)
 
 

@@ -54,14 +54,15 @@ class TaskList:
 
 
 class _Cache:
-    """Per process, per user: the last list with what it was gathered for."""
+    """Per process, per key (a user's task list, the vendor tier counts): the last value with
+    what it was gathered for."""
 
     def __init__(self, size: int) -> None:
         self.size = size
         self.lock = threading.Lock()
-        self.entries: OrderedDict[Any, tuple[Any, TaskList]] = OrderedDict()
+        self.entries: OrderedDict[Any, tuple[Any, Gathered]] = OrderedDict()
 
-    def get(self, who: Any, stamp: Any) -> TaskList | None:
+    def get(self, who: Any, stamp: Any) -> Gathered | None:
         with self.lock:
             found = self.entries.get(who)
             if found is None or found[0] != stamp:
@@ -69,7 +70,7 @@ class _Cache:
             self.entries.move_to_end(who)
             return found[1]
 
-    def put(self, who: Any, stamp: Any, value: TaskList) -> None:
+    def put(self, who: Any, stamp: Any, value: Gathered) -> None:
         with self.lock:
             self.entries[who] = (stamp, value)
             self.entries.move_to_end(who)
@@ -84,17 +85,31 @@ def change_stamp(session: Session) -> int:
 
 def current_tasks(session: Session, user: Any) -> TaskList:
     """The user's tasks, gathered again after any change or once they are too old."""
+    # Who the user is now (a role or vendor change is audited too, but be explicit).
+    who = (user.id, user.role, user.vendor_id)
+    found = kept_on_home(session, ("tasks", who), lambda: tasks_for(session, user))
+    return TaskList(found.value, found.as_of)
+
+
+@dataclass(frozen=True)
+class Gathered:
+    value: Any
+    as_of: datetime
+
+
+def kept_on_home(session: Session, key: Any, gather: Callable[[], Any]) -> Gathered:
+    """What the home page shows under `key` (what gather() returns, with the time it was
+    gathered), kept in this process as the task list is: gathered again after any change (a
+    new audit entry) or once older than HOME_TASKS_MAX_AGE_SECONDS. Shared: read only."""
     max_age = current_app.config["HOME_TASKS_MAX_AGE_SECONDS"]
     now = utcnow()
     if max_age <= 0:
-        return TaskList(tasks_for(session, user), now)
+        return Gathered(gather(), now)
     cache: _Cache = current_app.extensions.setdefault("home_tasks", _Cache(size=2048))
-    # Who the user is now (a role or vendor change is audited too, but be explicit).
-    who = (user.id, user.role, user.vendor_id)
     stamp = change_stamp(session)
-    found = cache.get(who, stamp)
+    found = cache.get(key, stamp)
     if found is not None and (now - found.as_of).total_seconds() < max_age:
         return found
-    fresh = TaskList(tasks_for(session, user), now)
-    cache.put(who, stamp, fresh)
+    fresh = Gathered(gather(), now)
+    cache.put(key, stamp, fresh)
     return fresh

@@ -1,5 +1,6 @@
-"""The home page's task list is kept per user and gathered again after any audited change, or
-once it is older than HOME_TASKS_MAX_AGE_SECONDS (changes the audit trail does not see)."""
+"""The home page's task list (per user) and vendor tier counts are kept and gathered again after
+any audited change, or once older than HOME_TASKS_MAX_AGE_SECONDS (changes the audit trail does
+not see)."""
 
 import re
 from datetime import timedelta
@@ -13,6 +14,11 @@ def _lead_count(page: str) -> int | None:
     return int(found.group(1)) if found else None
 
 
+def _tiers(page: str) -> dict[str, int]:
+    label = re.search(r'class="tier-bars" role="img" aria-label="([^"]*)"', page).group(1)
+    return {tier: int(n) for tier, n in (part.split() for part in label.split(", "))}
+
+
 def _bearer(build, user):
     return {"Authorization": f"Bearer {build.token(user)}"}
 
@@ -22,13 +28,15 @@ def test_an_audited_change_shows_on_the_next_view(client, auth, build):
     manager = auth.login_as("vendor_manager")
     first = client.get("/").text
     assert _lead_count(first) == 1 and 'data-testid="tasks-as-of"' in first
+    assert _tiers(first)["critical"] == 1
     created = client.post(
         "/api/v1/vendors",
         json={"name": "Second Critical", "tier": "critical", "country": "DE"},
         headers=_bearer(build, manager),
     )
     assert created.status_code == 201, created.text
-    assert _lead_count(client.get("/").text) == 2
+    page = client.get("/").text
+    assert _lead_count(page) == 2 and _tiers(page)["critical"] == 2
 
 
 def test_an_unaudited_change_shows_once_the_list_is_too_old(client, auth, build, monkeypatch):
@@ -36,11 +44,12 @@ def test_an_unaudited_change_shows_once_the_list_is_too_old(client, auth, build,
     auth.login_as("vendor_manager")
     assert _lead_count(client.get("/").text) == 1
     build.vendor(tier="high")  # the test session writes no audit entry
-    assert _lead_count(client.get("/").text) == 1  # kept: nothing audited changed
+    kept = client.get("/").text
+    assert _lead_count(kept) == 1 and _tiers(kept)["high"] == 0  # kept: nothing audited changed
     later = utcnow() + timedelta(seconds=61)
     monkeypatch.setattr(home_tasks, "utcnow", lambda: later)
     page = client.get("/").text
-    assert _lead_count(page) == 2
+    assert _lead_count(page) == 2 and _tiers(page)["high"] == 1
     assert f"as of {later.strftime('%H:%M:%S')} UTC" in page
 
 
