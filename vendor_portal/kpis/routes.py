@@ -16,7 +16,7 @@ from sqlalchemy import func, select
 from vendor_portal.db import utcnow
 from vendor_portal.extensions import db
 from vendor_portal.forms import ConfirmForm, choices
-from vendor_portal.home.tasks import Task, task_provider
+from vendor_portal.home.tasks import Task, change_stamp, task_provider
 from vendor_portal.kpis import bp, charts, imports, services
 from vendor_portal.kpis.caches import attainment_cache, scorecard_cache, stamped_results
 from vendor_portal.kpis.domain import (
@@ -269,6 +269,7 @@ def scorecard(vendor_id: int):
     vendor = get_scoped_or_404(Vendor, vendor_id, current_user, vendor_attr="id")
     start, end = _range()
     now = utcnow()
+    audited = change_stamp(db.session)  # before the card: a kept part is never older than it
     card = services.scorecard(db.session, vendor, start, end, now, cache=scorecard_cache())
     names = {s.id: s.name for s in card.services}
     export = request.args.get("export")
@@ -285,20 +286,67 @@ def scorecard(vendor_id: int):
         except BadTableRequest as exc:
             flash(str(exc), "warning")
             return redirect(url_for("kpis.scorecard", vendor_id=vendor.id))
-    trends = {r.kpi.id: charts.kpi_trend(r) for r in card.results}
+
+    def render_parts() -> tuple[Markup, Markup]:
+        figures = render_template(
+            "kpis/_scorecard_figures.html",
+            card=card,
+            trends={r.kpi.id: charts.kpi_trend(r) for r in card.results},
+            availability_chart=charts.availability_bars(card.availability, names),
+        )
+        breaches = render_template("kpis/_scorecard_breaches.html", card=card)
+        return Markup(figures), Markup(breaches)  # noqa: S704 - autoescaped template output
+
+    figures, breaches = scorecard_parts(card, audited, render_parts)
     return render_template(
         "kpis/scorecard.html",
         card=card,
         vendor=vendor,
         start=start,
         end=end,
-        trends=trends,
-        availability_chart=charts.availability_bars(card.availability, names),
+        figures=figures,
+        breaches=breaches,
+        # The timeline runs to now: drawn on every view.
         timeline=charts.incident_timeline(card.incidents, names, start, min(now, end_of_day(end))),
-        names=names,
         can_report=has_permission(current_user, "incidents.report"),
         can_write=has_permission(current_user, "kpis.write"),
     )
+
+
+# Rendered scorecard parts kept per process (a vendor, range and query string each).
+SCORECARD_PARTS = 256
+
+
+def scorecard_parts(
+    card: services.Scorecard, audited: Any, render: Callable[[], tuple[Markup, Markup]]
+) -> tuple[Markup, Markup]:
+    """A scorecard's summary, KPI results, trends and availability, and its open breaches, as
+    rendered by `render`, kept while they would render the same: the same figures object
+    from the scorecard cache (it hands out the same one only while they hold), the same
+    stamps of the vendor's services (any write to their KPIs, breaches, incidents, the
+    services or the vendor replaces one) and the same newest audit entry (a contract a KPI
+    names, renamed). Keyed by the query string (range, export links) and where the app is
+    mounted. Nothing is kept for a card whose figures could not be kept."""
+    if card.figures is None:
+        return render()
+    key = (card.vendor.id, tuple(request.args.items(multi=True)), request.script_root)
+    kept: dict[tuple[Any, ...], tuple[Any, ...]] = current_app.extensions.setdefault(
+        "kpi_scorecard_parts", {}
+    )
+    found = kept.get(key)
+    if (
+        found is not None
+        and found[0]() is card.figures
+        and found[1] == card.stamps
+        and found[2] == audited
+    ):
+        return found[3]
+    parts = render()
+    kept.pop(key, None)
+    while len(kept) >= SCORECARD_PARTS:
+        kept.pop(next(iter(kept)))
+    kept[key] = (weakref.ref(card.figures), card.stamps, audited, parts)
+    return parts
 
 
 # --- incidents --------------------------------------------------------------------------------

@@ -346,6 +346,10 @@ class Scorecard:
     availability: pd.DataFrame  # per service and month, default severities unless a KPI chose
     incidents: Sequence[IncidentRow]
     open_breaches: list[KpiBreach]
+    # The figures as kept by a ScorecardCache and the stamps they hold for (None when they
+    # could not be kept: some service was never stamped).
+    figures: ScorecardFigures | None = None
+    stamps: tuple[Any, ...] | None = None
 
     @property
     def missed(self) -> int:
@@ -545,6 +549,8 @@ def scorecard(
         figures.availability,
         figures.incidents,
         breaches,
+        figures if usable else None,
+        stamps if usable else None,
     )
 
 

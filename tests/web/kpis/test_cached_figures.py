@@ -241,3 +241,79 @@ def test_the_portfolio_page_is_kept_only_while_its_portfolio_is(client, auth, ot
     other = other_app.test_client()
     sign_in(other, user)
     assert _figures(other.get("/kpis/").text) == _figures(kept)
+
+
+def _kpi_table(page: str) -> str:
+    return re.search(r'data-testid="kpi-results">.*?</table>', page, re.S).group(0)
+
+
+def _breaches(page: str) -> str:
+    return re.search(r'data-testid="scorecard-breaches">.*?</table>', page, re.S).group(0)
+
+
+def test_scorecard_parts_are_kept_only_while_they_hold(app, client, auth, other_app, build, kb):
+    """A scorecard's rendered summary, KPI table, charts and breaches are kept between views:
+    a new incident, a breach closed, a contract renamed (audited, not stamped) each show on
+    the next view, and what is kept is what a process with nothing kept renders."""
+    from vendor_portal.audit.services import Actor, acting_as
+    from vendor_portal.contracts.models import Contract
+    from vendor_portal.extensions import db
+    from vendor_portal.kpis.models import Kpi, KpiBreach
+
+    vendor = build.vendor(name="Nimbus")
+    service = kb.service(vendor)
+    contract = Contract(vendor_id=vendor.id, title="MSA one", status="active")
+    kb.session.add(contract)
+    kb.session.commit()
+    kpi = kb.kpi(service, threshold=99.9, contract_id=contract.id)
+    kb.incident(service, NOW - timedelta(days=70), NOW - timedelta(days=70, hours=-1))
+    user = auth.login_as("vendor_manager")
+    path = f"/kpis/vendors/{vendor.id}"
+    first = client.get(path).text
+    assert "Contract: MSA one" in _kpi_table(first)
+    assert client.get(path).text.count("Contract: MSA one") == 1  # kept
+
+    # A new incident in a month of the range: the month now misses its target.
+    started = (NOW - timedelta(days=10)).replace(hour=0, minute=0, second=0)
+    kb.incident(service, started, started + timedelta(hours=5))
+    page = client.get(path).text
+    assert page != first and _kpi_table(page) != _kpi_table(first)
+
+    # A breach opened and then closed through the app.
+    with app.app_context(), acting_as(Actor(user.id, user.email)):
+        db.session.add(
+            KpiBreach(
+                kpi_id=kpi.id,
+                vendor_id=vendor.id,
+                vendor_service_id=service.id,
+                period_start=started.date().replace(day=1),
+                period_end=started.date().replace(day=1) + timedelta(days=27),
+                value=99.0,
+                threshold=99.9,
+                comparator=db.session.get(Kpi, kpi.id).comparator,
+                status="open",
+            )
+        )
+        db.session.commit()
+    assert "No open breaches." not in _breaches(client.get(path).text)
+    with app.app_context(), acting_as(Actor(user.id, user.email)):
+        for breach in db.session.query(KpiBreach).all():
+            breach.status = "closed"
+        db.session.commit()
+    assert "No open breaches." in _breaches(client.get(path).text)
+
+    # A contract renamed through the app: audited, not stamped.
+    with app.app_context(), acting_as(Actor(user.id, user.email)):
+        db.session.get(Contract, contract.id).title = "MSA renamed"
+        db.session.commit()
+    kept = client.get(path).text
+    assert "Contract: MSA renamed" in _kpi_table(kept) and "MSA one" not in kept
+
+    other = other_app.test_client()
+    sign_in(other, user)
+    fresh = other.get(path).text
+    assert _kpi_table(fresh) == _kpi_table(kept) and _breaches(fresh) == _breaches(kept)
+    assert (
+        fresh.split('id="availability-data">')[1].split("</script>")[0]
+        == kept.split('id="availability-data">')[1].split("</script>")[0]
+    )
