@@ -317,3 +317,39 @@ def test_scorecard_parts_are_kept_only_while_they_hold(app, client, auth, other_
         fresh.split('id="availability-data">')[1].split("</script>")[0]
         == kept.split('id="availability-data">')[1].split("</script>")[0]
     )
+
+
+def test_the_kept_api_scorecard_follows_the_vendor_and_its_breaches(api, build, kb):
+    from vendor_portal.kpis.models import KpiBreach
+
+    vendor = build.vendor(name="Nimbus")
+    service = kb.service(vendor, name="Hosting")
+    kpi = kb.kpi(service, threshold=99.9)
+    kb.incident(service, NOW - timedelta(days=70), NOW - timedelta(days=70, hours=-1))
+    api.as_role("vendor_manager")
+    url = f"/api/v1/vendors/{vendor.id}/scorecard"
+    first = api.get(url).json
+    assert api.get(url).json == first and first["open_breaches"] == []  # kept
+
+    vendor.name = "Nimbus Renamed"
+    kb.session.commit()
+    assert api.get(url).json["vendor"]["name"] == "Nimbus Renamed"
+
+    month = (NOW - timedelta(days=70)).date().replace(day=1)
+    breach = KpiBreach(
+        kpi_id=kpi.id,
+        vendor_id=vendor.id,
+        vendor_service_id=service.id,
+        period_start=month,
+        period_end=month + timedelta(days=27),
+        value=99.0,
+        threshold=99.9,
+        comparator=kpi.comparator,
+        status="open",
+    )
+    kb.session.add(breach)
+    kb.session.commit()
+    assert [b["id"] for b in api.get(url).json["open_breaches"]] == [breach.id]
+    breach.status = "closed"
+    kb.session.commit()
+    assert api.get(url).json["open_breaches"] == []
