@@ -1,4 +1,4 @@
-from flask import redirect, render_template, url_for
+from flask import current_app, redirect, render_template, url_for
 from flask_login import current_user
 from sqlalchemy import func, null, select
 
@@ -7,7 +7,13 @@ from vendor_portal.auth.models import User
 from vendor_portal.db import utcnow
 from vendor_portal.extensions import db
 from vendor_portal.home import bp
-from vendor_portal.home.tasks import Task, current_tasks, kept_on_home, task_provider
+from vendor_portal.home.tasks import (
+    Task,
+    change_stamp,
+    current_tasks,
+    kept_on_home,
+    task_provider,
+)
 from vendor_portal.security import Role, has_permission
 from vendor_portal.vendors.models import Vendor, VendorContact
 from vendor_portal.vendors.services import tier_counts
@@ -17,11 +23,15 @@ from vendor_portal.vendors.services import tier_counts
 def index():
     if not current_user.is_authenticated:
         return redirect(url_for("auth.login"))
-    tasks = current_tasks(db.session, current_user)
+    # Read once, before what is gathered (nothing is kept when the maximum age is 0).
+    keeping = current_app.config["HOME_TASKS_MAX_AGE_SECONDS"] > 0
+    stamp = change_stamp(db.session) if keeping else None
+    tasks = current_tasks(db.session, current_user, stamp)
     tiers = None
     if has_permission(current_user, "vendors.list"):
         # Counted over the whole register: kept as the task list is (vendors are audited).
-        tiers = kept_on_home(db.session, "vendor tiers", lambda: tier_counts(db.session)).value
+        gather = lambda: tier_counts(db.session)  # noqa: E731
+        tiers = kept_on_home(db.session, "vendor tiers", gather, stamp).value
     return render_template("home/index.html", tasks=tasks.tasks, as_of=tasks.as_of, tiers=tiers)
 
 

@@ -83,11 +83,12 @@ def change_stamp(session: Session) -> int:
     return session.scalar(select(func.max(AuditEntry.id))) or 0
 
 
-def current_tasks(session: Session, user: Any) -> TaskList:
-    """The user's tasks, gathered again after any change or once they are too old."""
+def current_tasks(session: Session, user: Any, stamp: int | None = None) -> TaskList:
+    """The user's tasks, gathered again after any change or once they are too old. `stamp`:
+    change_stamp(session), if just read."""
     # Who the user is now (a role or vendor change is audited too, but be explicit).
     who = (user.id, user.role, user.vendor_id)
-    found = kept_on_home(session, ("tasks", who), lambda: tasks_for(session, user))
+    found = kept_on_home(session, ("tasks", who), lambda: tasks_for(session, user), stamp)
     return TaskList(found.value, found.as_of)
 
 
@@ -97,16 +98,20 @@ class Gathered:
     as_of: datetime
 
 
-def kept_on_home(session: Session, key: Any, gather: Callable[[], Any]) -> Gathered:
+def kept_on_home(
+    session: Session, key: Any, gather: Callable[[], Any], stamp: int | None = None
+) -> Gathered:
     """What the home page shows under `key` (what gather() returns, with the time it was
     gathered), kept in this process as the task list is: gathered again after any change (a
-    new audit entry) or once older than HOME_TASKS_MAX_AGE_SECONDS. Shared: read only."""
+    new audit entry) or once older than HOME_TASKS_MAX_AGE_SECONDS. Shared: read only.
+    `stamp`: change_stamp(session), if just read."""
     max_age = current_app.config["HOME_TASKS_MAX_AGE_SECONDS"]
     now = utcnow()
     if max_age <= 0:
         return Gathered(gather(), now)
     cache: _Cache = current_app.extensions.setdefault("home_tasks", _Cache(size=2048))
-    stamp = change_stamp(session)
+    if stamp is None:
+        stamp = change_stamp(session)
     found = cache.get(key, stamp)
     if found is not None and (now - found.as_of).total_seconds() < max_age:
         return found
