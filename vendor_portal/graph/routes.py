@@ -69,7 +69,7 @@ from vendor_portal.graph.tables import (
     page_of,
     sort_items,
 )
-from vendor_portal.home.tasks import Task, task_provider
+from vendor_portal.home.tasks import Task, change_stamp, task_provider
 from vendor_portal.navigation import nav_item
 from vendor_portal.security import Role, has_permission, permission_required
 from vendor_portal.tables import (
@@ -376,6 +376,7 @@ def _service_or_404(service_id: int) -> BusinessService:
 @bp.get("/services/<int:service_id>")
 @permission_required("graph.read")
 def show_business_service(service_id: int):
+    audited = change_stamp(db.session)  # before the record: what is kept is never older
     service = _service_or_404(service_id)
     current = services.ensure_current(db.session)
     # Kept at once: computing an analysis below can take a while, with graph_state locked.
@@ -390,32 +391,27 @@ def show_business_service(service_id: int):
             return export_response(SPOF_TABLE, analysis["spofs"], request.args["export"])
         except BadTableRequest as exc:
             flash(str(exc), "warning")
-    figure = None
-    common: list[dict[str, Any]] = []
-    view: dict[str, Any] = {}
-    spofs = None
+    analysis_html, has_figure = None, False
     if analysis is not None and key is not None:
-        # A service on a large map can have hundreds of SPOFs: a page of them at a time.
-        try:
-            page, per_page = _page_args()
-        except BadTableRequest:
-            page, per_page = 1, current_app.config["PER_PAGE"]
-        view = _service_view(key, analysis, current)
-        # The analysis is shared between requests: each SPOF of the page with its chain, as
-        # copies.
-        spofs = page_of(analysis["spofs"], page, per_page)
-        first = (spofs.page - 1) * spofs.per_page
-        chains = view["witness_chains"][first : first + len(spofs.items)]
-        spofs = dataclasses.replace(
-            spofs,
-            items=[
-                {**spof, "witness_chain": chain}
-                for spof, chain in zip(spofs.items, chains, strict=True)
-            ],
+        ratings = services.ratings_digest(db.session)
+        kept_as = (
+            "service",
+            service.id,
+            *services._cache_key(current),
+            ratings,
+            audited,
+            tuple(request.args.items(multi=True)),
+            request.script_root,
         )
-        # Safe: stored by _figure_json (HTML-safe JSON), not taken from a request.
-        figure, common = Markup(view["figure"]), view["common"]  # noqa: S704
-    services.commit_if_written(db.session)
+        found = _pages.get(kept_as)
+        if found is not None:
+            analysis_html, has_figure = found
+        else:
+            analysis_html, has_figure = _service_analysis(service, key, analysis, current, ratings)
+            if not services.commit_if_written(db.session):
+                # Read back as stored for this version: what every later view shows.
+                _pages.put(kept_as, (analysis_html, has_figure))
+    services.commit_if_written(db.session)  # what reading the analysis stored, if anything
     dependencies = (
         db.session.scalars(
             select(GraphEdge)
@@ -426,19 +422,52 @@ def show_business_service(service_id: int):
         if node is not None
         else []
     )
-    links = _links("graph.show_node", "node_id", view["node_ids"]) if analysis is not None else {}
     return render_template(
         "graph/service.html",
         service=service,
         node=node,
         analysis=analysis,
-        spofs=spofs,
-        common=common,
-        figure=figure,
+        analysis_html=analysis_html,
+        has_figure=has_figure,
         dependencies=dependencies,
-        links=links,
         can_write=_can_write(),
     )
+
+
+def _service_analysis(
+    service: BusinessService, key: str, analysis: dict[str, Any], current: Any, ratings: str
+) -> tuple[Markup, bool]:
+    """A business service page's SPOFs (a page of them), common causes, gaps and map, rendered;
+    and whether there is a map."""
+    # A service on a large map can have hundreds of SPOFs: a page of them at a time.
+    try:
+        page, per_page = _page_args()
+    except BadTableRequest:
+        page, per_page = 1, current_app.config["PER_PAGE"]
+    view = _service_view(key, analysis, current, ratings)
+    # The analysis is shared between requests: each SPOF of the page with its chain, as copies.
+    spofs = page_of(analysis["spofs"], page, per_page)
+    first = (spofs.page - 1) * spofs.per_page
+    chains = view["witness_chains"][first : first + len(spofs.items)]
+    spofs = dataclasses.replace(
+        spofs,
+        items=[
+            {**spof, "witness_chain": chain}
+            for spof, chain in zip(spofs.items, chains, strict=True)
+        ],
+    )
+    # Safe: stored by _figure_json (HTML-safe JSON), not taken from a request.
+    figure = Markup(view["figure"])  # noqa: S704
+    html = render_template(
+        "graph/_service_analysis.html",
+        service=service,
+        analysis=analysis,
+        spofs=spofs,
+        common=view["common"],
+        figure=figure,
+        links=_links("graph.show_node", "node_id", view["node_ids"]),
+    )
+    return Markup(html), True  # noqa: S704 - autoescaped template output
 
 
 def _links(endpoint: str, argument: str, ids: dict[Any, int]) -> dict[Any, str]:
@@ -448,11 +477,13 @@ def _links(endpoint: str, argument: str, ids: dict[Any, int]) -> dict[Any, str]:
     return {key: f"{prefix}{value}" for key, value in ids.items()}
 
 
-def _service_view(key: str, analysis: dict[str, Any], current: Any) -> dict[str, Any]:
+def _service_view(
+    key: str, analysis: dict[str, Any], current: Any, ratings: str | None = None
+) -> dict[str, Any]:
     """What a business service's page draws from the whole graph (its map, the names along
     each witness chain, its common causes): computed once per graph version and set of risk
-    ratings, then read back."""
-    ratings = services.ratings_digest(db.session)
+    ratings, then read back. `ratings`: their digest, if just read."""
+    ratings = ratings or services.ratings_digest(db.session)
 
     def compute(current: Any) -> dict[str, Any]:
         graph = services.load_graph(db.session, current)

@@ -307,6 +307,27 @@ def test_results_kept_in_the_process_follow_each_graph_version(
         assert 'href="/graph/import"' not in as_reader
         assert figure_of(as_reader, "graph-map") == figure_of(changed, "graph-map")
 
+    # The service page's analysis (kept by now) follows an edit of the service record.
+    for _ in range(2):
+        assert (
+            "Each node below takes Card payments down"
+            in client.get(f"/graph/services/{service.id}").text
+        )
+    edited = client.post(
+        f"/graph/services/{service.id}/edit",
+        data={
+            "name": "Card payments EU",
+            "criticality": "critical",
+            "rto_hours": "4",
+            "mtd_hours": "24",
+            "downtime_cost_per_hour": "50000",
+        },
+    )
+    assert edited.status_code == 302, edited.text
+    for _ in range(2):
+        page = client.get(f"/graph/services/{service.id}").text
+        assert "Each node below takes Card payments EU down on its own" in page
+
 
 def test_concentration_ranks_by_cost_with_chart_and_exports(
     client, auth, build, session, graph_build
