@@ -7,6 +7,8 @@ stamp and computes afresh."""
 
 from __future__ import annotations
 
+import threading
+from collections import OrderedDict
 from collections.abc import Callable
 from typing import Any
 
@@ -22,6 +24,7 @@ class StampedResults:
     def __init__(self, stamp_of: Callable[[Session], Any]) -> None:
         self._stamp_of = stamp_of
         self._results: dict[tuple[Any, ...], tuple[Any, Any]] = {}
+        self._lock = threading.Lock()
 
     def get(
         self,
@@ -38,10 +41,11 @@ class StampedResults:
         if found is not None and found[0] == stamp:
             return found[1]
         result = compute()
-        self._results.pop(key, None)
-        while len(self._results) >= self.SIZE:
-            self._results.pop(next(iter(self._results)))
-        self._results[key] = (stamp, result)
+        with self._lock:  # gthread workers: one writer at a time
+            self._results.pop(key, None)
+            while len(self._results) >= self.SIZE:
+                self._results.pop(next(iter(self._results)))
+            self._results[key] = (stamp, result)
         return result
 
     def total(
@@ -58,3 +62,28 @@ class StampedResults:
             return session.scalar(select(func.count()).select_from(subquery)) or 0
 
         return self.get(session, ("count", *key), count, stamp)
+
+
+class Kept:
+    """The most recently used `size` values by key, safe to share between threads (gthread
+    workers): what a page keeps with the stamps or objects it is valid for, which the caller
+    checks. Values are shared between requests: read only."""
+
+    def __init__(self, size: int) -> None:
+        self.size = size
+        self._entries: OrderedDict[Any, Any] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def get(self, key: Any) -> Any:
+        with self._lock:
+            found = self._entries.get(key)
+            if found is not None:
+                self._entries.move_to_end(key)
+            return found
+
+    def put(self, key: Any, value: Any) -> None:
+        with self._lock:
+            self._entries[key] = value
+            self._entries.move_to_end(key)
+            while len(self._entries) > self.size:
+                self._entries.popitem(last=False)

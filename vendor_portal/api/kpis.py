@@ -40,6 +40,7 @@ from vendor_portal.kpis.domain import (
 from vendor_portal.kpis.models import Incident, KpiBreach
 from vendor_portal.kpis.tables import BREACH_TABLE, INCIDENT_TABLE
 from vendor_portal.security import is_vendor_user, vendor_scope
+from vendor_portal.stamped import Kept
 from vendor_portal.tables import BadTableRequest, Page, parse_page_args
 from vendor_portal.vendors.models import Vendor, VendorService
 
@@ -269,18 +270,13 @@ def vendor_scorecard(vendor_id: int):
     # same one only while they hold) with the same stamps of the vendor's services: every
     # write to what the answer shows (the vendor, its services, their KPIs and breaches)
     # replaces one. Shared between requests: read only.
-    kept: dict[tuple[Any, ...], tuple[Any, ...]] = current_app.extensions.setdefault(
-        "api_scorecards", {}
-    )
+    kept: Kept = current_app.extensions.setdefault("api_scorecards", Kept(KEPT_SCORECARDS))
     key = (vendor.id, start, end)
     found = kept.get(key)
     if found is not None and found[0]() is card.figures and found[1] == card.stamps:
         return found[2]
     answer = _scorecard_json(card)
-    kept.pop(key, None)
-    while len(kept) >= KEPT_SCORECARDS:
-        kept.pop(next(iter(kept)))
-    kept[key] = (weakref.ref(card.figures), card.stamps, answer)
+    kept.put(key, (weakref.ref(card.figures), card.stamps, answer))
     return answer
 
 

@@ -62,6 +62,7 @@ from vendor_portal.security import (
     permission_required,
     vendor_scope,
 )
+from vendor_portal.stamped import Kept
 from vendor_portal.tables import (
     BadTableRequest,
     Page,
@@ -234,18 +235,13 @@ def portfolio_figures(
     where the app is mounted, and whether the user may write (an empty portfolio offers to
     define a KPI)."""
     key = (tuple(request.args.items(multi=True)), request.script_root, can_write)
-    kept: dict[tuple[Any, ...], tuple[Any, Markup, bool]] = current_app.extensions.setdefault(
-        "kpi_portfolio_figures", {}
-    )
+    kept: Kept = current_app.extensions.setdefault("kpi_portfolio_figures", Kept(PORTFOLIO_FIGURES))
     found = kept.get(key)
     if found is not None and found[0]() is result:
         return found[1], found[2]
     rendered, has_heat = render()
     html = Markup(rendered)  # noqa: S704 - autoescaped template output
-    kept.pop(key, None)
-    while len(kept) >= PORTFOLIO_FIGURES:
-        kept.pop(next(iter(kept)))
-    kept[key] = (weakref.ref(result), html, has_heat)
+    kept.put(key, (weakref.ref(result), html, has_heat))
     return html, has_heat
 
 
@@ -330,9 +326,7 @@ def scorecard_parts(
     if card.figures is None:
         return render()
     key = (card.vendor.id, tuple(request.args.items(multi=True)), request.script_root)
-    kept: dict[tuple[Any, ...], tuple[Any, ...]] = current_app.extensions.setdefault(
-        "kpi_scorecard_parts", {}
-    )
+    kept: Kept = current_app.extensions.setdefault("kpi_scorecard_parts", Kept(SCORECARD_PARTS))
     found = kept.get(key)
     if (
         found is not None
@@ -342,10 +336,7 @@ def scorecard_parts(
     ):
         return found[3]
     parts = render()
-    kept.pop(key, None)
-    while len(kept) >= SCORECARD_PARTS:
-        kept.pop(next(iter(kept)))
-    kept[key] = (weakref.ref(card.figures), card.stamps, audited, parts)
+    kept.put(key, (weakref.ref(card.figures), card.stamps, audited, parts))
     return parts
 
 
