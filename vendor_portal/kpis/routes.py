@@ -266,44 +266,47 @@ def scorecard(vendor_id: int):
     start, end = _range()
     now = utcnow()
     audited = change_stamp(db.session)  # before the card: a kept part is never older than it
-    card = services.scorecard(db.session, vendor, start, end, now, cache=scorecard_cache())
-    names = {s.id: s.name for s in card.services}
+    cache = scorecard_cache()
+    basis = services.scorecard_basis(db.session, vendor, start, end, now, cache)
+    names = {s.id: s.name for s in basis.services}
     export = request.args.get("export")
-    if export:
-        try:
-            if request.args.get("table") == "availability":
-                rows = [
-                    {**row, "service": names.get(int(row["service_id"]), "")}
-                    for row in card.availability.to_dict("records")
-                ]
-                return export_response(AVAILABILITY_TABLE, rows, export)
-            rows = [(r.kpi, p) for r in card.results for p in r.periods]
-            return export_response(KPI_PERIOD_TABLE, rows, export)
-        except BadTableRequest as exc:
-            flash(str(exc), "warning")
-            return redirect(url_for("kpis.scorecard", vendor_id=vendor.id))
-
-    def render_parts() -> tuple[Markup, Markup]:
-        figures = render_template(
+    parts = None if export else kept_scorecard_parts(vendor.id, basis, audited)
+    if parts is None:
+        card = services.scorecard(db.session, vendor, start, end, now, cache, basis)
+        if export:
+            try:
+                if request.args.get("table") == "availability":
+                    rows = [
+                        {**row, "service": names.get(int(row["service_id"]), "")}
+                        for row in card.availability.to_dict("records")
+                    ]
+                    return export_response(AVAILABILITY_TABLE, rows, export)
+                rows = [(r.kpi, p) for r in card.results for p in r.periods]
+                return export_response(KPI_PERIOD_TABLE, rows, export)
+            except BadTableRequest as exc:
+                flash(str(exc), "warning")
+                return redirect(url_for("kpis.scorecard", vendor_id=vendor.id))
+        summary = render_template(
             "kpis/_scorecard_figures.html",
             card=card,
             trends={r.kpi.id: charts.kpi_trend(r) for r in card.results},
             availability_chart=charts.availability_bars(card.availability, names),
         )
         breaches = render_template("kpis/_scorecard_breaches.html", card=card)
-        return Markup(figures), Markup(breaches)  # noqa: S704 - autoescaped template output
-
-    figures, breaches = scorecard_parts(card, audited, render_parts)
+        # Autoescaped template output.
+        parts = (Markup(summary), Markup(breaches), card.incidents)  # noqa: S704
+        keep_scorecard_parts(vendor.id, card, audited, parts)
+    figures, breaches, incidents = parts
     return render_template(
         "kpis/scorecard.html",
-        card=card,
         vendor=vendor,
         start=start,
         end=end,
         figures=figures,
         breaches=breaches,
+        incidents=incidents,
         # The timeline runs to now: drawn on every view.
-        timeline=charts.incident_timeline(card.incidents, names, start, min(now, end_of_day(end))),
+        timeline=charts.incident_timeline(incidents, names, start, min(now, end_of_day(end))),
         can_report=has_permission(current_user, "incidents.report"),
         can_write=has_permission(current_user, "kpis.write"),
     )
@@ -313,31 +316,43 @@ def scorecard(vendor_id: int):
 SCORECARD_PARTS = 256
 
 
-def scorecard_parts(
-    card: services.Scorecard, audited: Any, render: Callable[[], tuple[Markup, Markup]]
-) -> tuple[Markup, Markup]:
-    """A scorecard's summary, KPI results, trends and availability, and its open breaches, as
-    rendered by `render`, kept while they would render the same: the same figures object
-    from the scorecard cache (it hands out the same one only while they hold), the same
-    stamps of the vendor's services (any write to their KPIs, breaches, incidents, the
-    services or the vendor replaces one) and the same newest audit entry (a contract a KPI
-    names, renamed). Keyed by the query string (range, export links) and where the app is
-    mounted. Nothing is kept for a card whose figures could not be kept."""
-    if card.figures is None:
-        return render()
-    key = (card.vendor.id, tuple(request.args.items(multi=True)), request.script_root)
-    kept: Kept = current_app.extensions.setdefault("kpi_scorecard_parts", Kept(SCORECARD_PARTS))
-    found = kept.get(key)
+def _parts_key(vendor_id: int) -> tuple[Any, ...]:
+    return (vendor_id, tuple(request.args.items(multi=True)), request.script_root)
+
+
+def _parts() -> Kept:
+    return current_app.extensions.setdefault("kpi_scorecard_parts", Kept(SCORECARD_PARTS))
+
+
+def kept_scorecard_parts(
+    vendor_id: int, basis: services.ScorecardBasis, audited: Any
+) -> tuple[Markup, Markup, Any] | None:
+    """A scorecard's rendered summary, KPI results, trends and availability, its rendered open
+    breaches and its incidents (for the timeline), kept while they would be the same: the
+    scorecard cache holds the same figures object (it hands out the same one only while they
+    hold) for the same stamps of the vendor's services (any write to their KPIs, breaches,
+    incidents, the services or the vendor replaces one), and the newest audit entry is the
+    same (a contract a KPI names, renamed). Keyed by the query string (range, export links)
+    and where the app is mounted. Then the page reads neither KPIs nor breaches."""
+    if basis.figures is None:
+        return None
+    found = _parts().get(_parts_key(vendor_id))
     if (
         found is not None
-        and found[0]() is card.figures
-        and found[1] == card.stamps
+        and found[0]() is basis.figures
+        and found[1] == basis.stamps
         and found[2] == audited
     ):
         return found[3]
-    parts = render()
-    kept.put(key, (weakref.ref(card.figures), card.stamps, audited, parts))
-    return parts
+    return None
+
+
+def keep_scorecard_parts(
+    vendor_id: int, card: services.Scorecard, audited: Any, parts: tuple[Markup, Markup, Any]
+) -> None:
+    if card.figures is not None:  # not for figures that could not be kept
+        kept = (weakref.ref(card.figures), card.stamps, audited, parts)
+        _parts().put(_parts_key(vendor_id), kept)
 
 
 # --- incidents --------------------------------------------------------------------------------

@@ -503,18 +503,27 @@ def _figures_valid_until(
     return following
 
 
-def scorecard(
+@dataclass
+class ScorecardBasis:
+    """What a scorecard is read from first: the vendor's live services with their stamps, read
+    before the data they vouch for, and the figures the cache holds for them (None when it has
+    none that hold: scorecard() computes them). `usable`: the figures can be kept (every
+    service has a stamp)."""
+
+    services: list[VendorService]
+    stamps: tuple[Any, ...]
+    usable: bool
+    figures: ScorecardFigures | None
+
+
+def scorecard_basis(
     session: Session,
     vendor: Vendor,
     start: date,
     end: date,
     now: datetime,
     cache: ScorecardCache | None = None,
-) -> Scorecard:
-    """A vendor's KPI results, availability and incidents over [start, end], and its open
-    breaches. With a cache, the figures are reused while they hold (ScorecardCache); the
-    vendor's services, KPIs and breaches are read afresh."""
-    # The stamps are read with the services, before the data they vouch for.
+) -> ScorecardBasis:
     rows = session.execute(
         select(VendorService, KpiDataVersion.version)
         .outerjoin(KpiDataVersion, KpiDataVersion.vendor_service_id == VendorService.id)
@@ -523,15 +532,34 @@ def scorecard(
     ).all()
     services = [row[0] for row in rows]
     stamps = (vendor.archived_at is None, *((row[0].id, row[1]) for row in rows))
-    kpis = _scorecard_kpis(session, vendor) if services else []
-    key = (vendor.id, start, end)
     # A service without a stamp was never written since stamps exist: compute afresh.
     usable = cache is not None and all(row[1] is not None for row in rows)
+    key = (vendor.id, start, end)
     figures = cache.get(key, stamps, domain.to_ns(now)) if cache is not None and usable else None
+    return ScorecardBasis(services, stamps, usable, figures)
+
+
+def scorecard(
+    session: Session,
+    vendor: Vendor,
+    start: date,
+    end: date,
+    now: datetime,
+    cache: ScorecardCache | None = None,
+    basis: ScorecardBasis | None = None,
+) -> Scorecard:
+    """A vendor's KPI results, availability and incidents over [start, end], and its open
+    breaches. With a cache, the figures are reused while they hold (ScorecardCache); the
+    vendor's services, KPIs and breaches are read afresh. `basis`: scorecard_basis() with
+    the same arguments, if just read."""
+    basis = basis or scorecard_basis(session, vendor, start, end, now, cache)
+    services, stamps, usable = basis.services, basis.stamps, basis.usable
+    kpis = _scorecard_kpis(session, vendor) if services else []
+    figures = basis.figures
     if figures is None:
         figures = _scorecard_figures(session, services, kpis, start, end, now)
         if cache is not None and usable:
-            cache.put(key, stamps, figures)
+            cache.put((vendor.id, start, end), stamps, figures)
     breaches = list(
         session.scalars(
             select(KpiBreach)
