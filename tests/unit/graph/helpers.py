@@ -7,9 +7,9 @@ from contextlib import contextmanager
 from itertools import pairwise
 from typing import Any
 
+from vendor_portal.graph.domain import spof as spof_module
 from vendor_portal.graph.domain.interchange import parse_json
 from vendor_portal.graph.domain.model import DependencyGraph
-from vendor_portal.graph.domain import spof
 from vendor_portal.graph.domain.spof import ServiceReport
 
 # The example of DESIGN.md: a capability with a primary and a fallback, both in eu-west-1.
@@ -93,9 +93,9 @@ def same_answer(fast: list[ServiceReport], brute: list[ServiceReport]) -> None:
 def programme_limit(nodes: int) -> Iterator[None]:
     """Run the SPOF programme on bit sets for graphs up to `nodes` nodes (0: never, so that
     the dictionary form is used)."""
-    saved = spof.BIT_SETS_MAX_NODES
-    spof.BIT_SETS_MAX_NODES = nodes
+    saved = spof_module.BIT_SETS_MAX_NODES
+    spof_module.BIT_SETS_MAX_NODES = nodes
     try:
         yield
     finally:
-        spof.BIT_SETS_MAX_NODES = saved
+        spof_module.BIT_SETS_MAX_NODES = saved

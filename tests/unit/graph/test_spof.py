@@ -14,7 +14,6 @@ from vendor_portal.graph.domain.interchange import parse_json
 from vendor_portal.graph.domain.spof import brute_force_reports, concentration, spof_reports
 
 
-
 def spof_reports_on_dictionaries(g, services=None):
     """The programme in the form large maps use (dictionaries, not bit sets)."""
     with programme_limit(0):
