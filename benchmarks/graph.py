@@ -267,11 +267,14 @@ def best_of(
     repeat: int, run: Callable[..., Any], build: Callable[[], Any] | None = None
 ) -> tuple[Timer, Any]:
     """The fastest of `repeat` runs; with `build`, each run gets a new input made before the
-    clock starts (`run(build())`)."""
+    clock starts (`run(build())`). Each run starts with the garbage of the one before
+    collected, as `timeit` would, so that no run pays for another's."""
     best: Timer | None = None
     result = None
     for _ in range(repeat):
+        result = None
         given = () if build is None else (build(),)
+        gc.collect()
         with Timer() as timer:
             result = run(*given)
         if best is None or timer.wall < best.wall:
