@@ -120,15 +120,27 @@ def parse_page_args(
     return page, per_page
 
 
+def count_rows(session: Session, stmt: Select[Any]) -> int:
+    """How many rows a select gives."""
+    return session.scalar(select(func.count()).select_from(stmt.order_by(None).subquery())) or 0
+
+
 def paginate(
-    session: Session, stmt: Select[Any], page: int, per_page: int, total: int | None = None
+    session: Session,
+    stmt: Select[Any],
+    page: int,
+    per_page: int,
+    total: int | None = None,
+    *,
+    rows: bool = False,
 ) -> Page:
     """One page of a select, with the total count of matching rows (counted here unless the
-    caller knows it)."""
+    caller knows it). Items are the first column's objects, or with `rows` whole rows (a page
+    that shows a few columns need not load ORM objects)."""
     if total is None:
-        subquery = stmt.order_by(None).subquery()
-        total = session.scalar(select(func.count()).select_from(subquery)) or 0
-    items = list(session.scalars(stmt.limit(per_page).offset((page - 1) * per_page)).unique())
+        total = count_rows(session, stmt)
+    limited = stmt.limit(per_page).offset((page - 1) * per_page)
+    items = list(session.execute(limited)) if rows else list(session.scalars(limited).unique())
     return Page(items=items, page=page, per_page=per_page, total=total)
 
 

@@ -5,7 +5,7 @@ from decimal import Decimal
 from typing import TYPE_CHECKING
 
 from sqlalchemy import JSON, Column, ForeignKey, Numeric, String, Table, Text
-from sqlalchemy.orm import Mapped, mapped_column, query_expression, relationship
+from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from vendor_portal.db import utcnow
 from vendor_portal.extensions import db
@@ -70,5 +70,3 @@ class Contract(db.Model):
     clauses: Mapped[list[Obligation]] = relationship(
         secondary=contract_clause, order_by="Obligation.id"
     )
-    # How many clauses, where a query counts them instead of loading them (the contract list).
-    clause_count: Mapped[int | None] = query_expression()

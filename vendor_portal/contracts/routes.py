@@ -18,6 +18,7 @@ from vendor_portal.tables import (
     BadTableRequest,
     Column,
     Table,
+    count_rows,
     export_response,
     paginate,
     parse_page_args,
@@ -73,9 +74,21 @@ def index():
     except BadTableRequest as exc:
         flash(str(exc), "warning")
         return redirect(url_for("contracts.index"))
+    # The page shows six columns: plain rows, not Contract and Vendor objects.
+    shown = stmt.with_only_columns(
+        Contract.id,
+        Contract.title,
+        Vendor.name.label("vendor_name"),
+        Contract.status,
+        Contract.start_date,
+        Contract.end_date,
+        services.clause_count().label("clause_count"),
+        maintain_column_froms=True,
+    )
     return render_template(
         "contracts/index.html",
-        page=paginate(db.session, stmt.options(services.with_clause_count()), page, per_page),
+        # Counted without the clause counts.
+        page=paginate(db.session, shown, page, per_page, count_rows(db.session, stmt), rows=True),
         sort=request.args.get("sort") or CONTRACT_TABLE.default_sort,
         statuses=list(ContractStatus),
         # One url_for, not one per row: the link is this prefix and the contract's id.
