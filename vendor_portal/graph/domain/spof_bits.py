@@ -12,8 +12,8 @@ holds it). Here that link is not stored: it is the same rule applied when a witn
 "the first counted dependency whose bit set holds v", which a bit test answers. Reading every
 SPOF of a service follows all its witnesses at once, top down: the members a node passes on to
 each dependency are one `&` of two integers, so each node on the way is visited once per group
-of SPOFs that travel through it, not once per SPOF. Inside a loop the next link is the cause
-recorded while propagating inside it, as in `_Programme`.
+of SPOFs that travel through it, not once per SPOF. Inside a loop the next link is the one
+recorded while the loop was solved: a dependency the failure had reached a round earlier.
 """
 
 from __future__ import annotations
@@ -57,7 +57,6 @@ def _at_least(sets: Sequence[int], m: int) -> int:
 
 
 def _one(
-    x: int,
     kx: int,
     own: int,
     ds: Sequence[int],
@@ -65,8 +64,9 @@ def _one(
     spofs: list[list[int | None]],
     marks: list[list[int]],
 ) -> tuple[int | None, int, int]:
-    """Node x under threshold number t, from its counted dependencies `ds`: its SPOF set (None:
-    down with nothing failed), its marks, and the failures that defeat it (0: none)."""
+    """A node (requirement `kx`, own bit `own`) under threshold number t, from its counted
+    dependencies `ds`: its SPOF set (None: down with nothing failed), its marks, and the failures
+    that defeat it (0: none)."""
     mark = 0
     sets = []
     for d in ds:
@@ -103,8 +103,9 @@ class BitProgramme:
     As `spof._Programme`, with integers for sets, and kept node by node: `spofs[x][t]` (None
     when x is down with nothing failed under threshold number t), `marks[x][t]` (the gaps and
     defeated nodes x depends on, as bits) and `defeated[x][t]` (single failures that take out
-    two or more alternatives of x at once). A node with nothing below it that depends on the
-    threshold (most of a supply map) is worked out once and shares one value for all of them.
+    two or more alternatives of x at once). A node under which nothing starts to count between
+    the thresholds it is needed under (most of a supply map) is worked out once, and shares one
+    value for all of them.
     `loop_links[x][t]` gives, for a loop member, the next witness link of each failure."""
 
     def __init__(self, graph: DependencyGraph, plan: _Plan) -> None:
@@ -168,7 +169,7 @@ class BitProgramme:
                         mark |= own
                     spofs[x], marks[x] = [value] * count, [mark] * count
                     continue
-                value, mark, defeats = _one(x, kx, own, ds, t, spofs, marks)
+                value, mark, defeats = _one(kx, own, ds, t, spofs, marks)
                 spofs[x], marks[x] = [value] * count, [mark] * count
                 if defeats:
                     defeated[x] = [defeats] * count
@@ -190,7 +191,7 @@ class BitProgramme:
                 counted = ds
                 if firsts is not None:
                     counted = [d for d, f in zip(ds, firsts, strict=True) if f <= t]
-                values[t], marked[t], defeating[t] = _one(x, kx, own, counted, t, spofs, marks)
+                values[t], marked[t], defeating[t] = _one(kx, own, counted, t, spofs, marks)
             spofs[x], marks[x] = values, marked
             if any(defeating):
                 defeated[x] = defeating
