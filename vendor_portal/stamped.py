@@ -12,8 +12,10 @@ from collections import OrderedDict
 from collections.abc import Callable
 from typing import Any
 
-from sqlalchemy import Select, func, select
+from sqlalchemy import Select
 from sqlalchemy.orm import Session
+
+from vendor_portal.tables import count_rows
 
 
 class StampedResults:
@@ -56,12 +58,7 @@ class StampedResults:
         stamp: Any = None,
     ) -> int:
         """The number of rows of stmt."""
-
-        def count() -> int:
-            subquery = stmt.order_by(None).subquery()
-            return session.scalar(select(func.count()).select_from(subquery)) or 0
-
-        return self.get(session, ("count", *key), count, stamp)
+        return self.get(session, ("count", *key), lambda: count_rows(session, stmt), stamp)
 
 
 class Kept:

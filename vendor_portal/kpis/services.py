@@ -514,6 +514,7 @@ class ScorecardBasis:
     stamps: tuple[Any, ...]
     usable: bool
     figures: ScorecardFigures | None
+    key: tuple[int, date, date]  # the figures' key in the ScorecardCache
 
 
 def scorecard_basis(
@@ -535,8 +536,8 @@ def scorecard_basis(
     # A service without a stamp was never written since stamps exist: compute afresh.
     usable = cache is not None and all(row[1] is not None for row in rows)
     key = (vendor.id, start, end)
-    figures = cache.get(key, stamps, domain.to_ns(now)) if cache is not None and usable else None
-    return ScorecardBasis(services, stamps, usable, figures)
+    figures = cache.get(key, stamps, domain.to_ns(now)) if usable else None  # type: ignore[union-attr]
+    return ScorecardBasis(services, stamps, usable, figures, key)
 
 
 def scorecard(
@@ -558,8 +559,8 @@ def scorecard(
     figures = basis.figures
     if figures is None:
         figures = _scorecard_figures(session, services, kpis, start, end, now)
-        if cache is not None and usable:
-            cache.put((vendor.id, start, end), stamps, figures)
+        if usable:  # there is a cache and every service has a stamp
+            cache.put(basis.key, stamps, figures)  # type: ignore[union-attr]
     breaches = list(
         session.scalars(
             select(KpiBreach)

@@ -409,12 +409,13 @@ class BitSpofs(Spofs):
         chain.reverse()
         return chain
 
-    def _ranked(self) -> list[tuple[int, str, int, list[int]]]:
-        found = self._programme.witnesses(self._service, self._threshold)
+    @property
+    def order(self) -> list[int]:
+        """The SPOFs' positions in report order."""
         if self._order is None:
+            found = self._programme.witnesses(self._service, self._threshold)
             self._order = [v for _length, _id, v, _witness in found]
-        index = self._index
-        return [(n, i, v, [index[w] for w in witness]) for n, i, v, witness in found]
+        return self._order
 
     def __len__(self) -> int:
         return self._own().bit_count()
