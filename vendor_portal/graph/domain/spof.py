@@ -41,6 +41,7 @@ from __future__ import annotations
 from collections import Counter, defaultdict, deque
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
+from functools import cached_property
 from typing import NamedTuple
 
 import numpy as np
@@ -443,27 +444,53 @@ class _Plan:
             edges = by_height[bounds[h] : bounds[h + 1]]
             if edges.size:
                 np.bitwise_or.at(needed, dst[edges], needed[src[edges]] & passes[edges])
-        order = np.flatnonzero(needed)
-        # Per needed node with an edge that does not always count: each edge's first threshold.
-        self.first_by_node: dict[int, tuple[int, ...]] = {}
-        if late.any():
-            has_late = np.zeros(n, dtype=bool)
-            has_late[src[late]] = True
-            has_late &= needed != 0
-            begin = graph._down.start
-            chosen = np.flatnonzero(has_late)
-            positions = gather(begin, chosen)
-            firsts = first[graph._down.edge[positions]].tolist()
-            ends = np.cumsum(begin[chosen + 1] - begin[chosen]).tolist()
-            self.first_by_node = {
-                x: tuple(firsts[a:b])
-                for x, a, b in zip(chosen.tolist(), [0, *ends], ends, strict=False)
-            }
-        self.order: list[int] = order[stable_order(height[order], top)].tolist()
-        self.needed: list[int] = needed.tolist()
-        self.breaks: list[int] = breaks.tolist()
-        self.component: list[int] | None = None if shape.acyclic else shape.component.tolist()
+        # Kept as arrays: the bit-set programme reads them as they are, the dictionary programme
+        # as the lists below (made when first asked for).
+        self.first = first  # per edge: the first threshold number under which it counts
+        self.late = late
+        self.needed_mask = needed
+        self.breaks_mask = breaks
+        self.height = height
+        self.top = top
+        self.structure = shape
         self.loop_members = {members[0]: members for members in shape.loops}
+
+    @cached_property
+    def first_by_node(self) -> dict[int, tuple[int, ...]]:
+        """Per needed node with an edge that does not always count: each edge's first
+        threshold number, in dependency order."""
+        late, first, graph = self.late, self.first, self.graph
+        if not late.any():
+            return {}
+        has_late = np.zeros(len(graph), dtype=bool)
+        has_late[graph.edge_source[late]] = True
+        has_late &= self.needed_mask != 0
+        begin = graph._down.start
+        chosen = np.flatnonzero(has_late)
+        positions = gather(begin, chosen)
+        firsts = first[graph._down.edge[positions]].tolist()
+        ends = np.cumsum(begin[chosen + 1] - begin[chosen]).tolist()
+        bounds = zip(chosen.tolist(), [0, *ends], ends, strict=False)
+        return {x: tuple(firsts[a:b]) for x, a, b in bounds}
+
+    @cached_property
+    def order(self) -> list[int]:
+        """The needed nodes, dependencies first."""
+        order = np.flatnonzero(self.needed_mask)
+        return order[stable_order(self.height[order], self.top)].tolist()
+
+    @cached_property
+    def needed(self) -> list[int]:
+        return self.needed_mask.tolist()
+
+    @cached_property
+    def breaks(self) -> list[int]:
+        return self.breaks_mask.tolist()
+
+    @cached_property
+    def component(self) -> list[int] | None:
+        shape = self.structure
+        return None if shape.acyclic else shape.component.tolist()
 
     def counted(self, x: int, number: int) -> tuple[int, ...]:
         """The dependencies of x that count under threshold `number`."""
@@ -811,44 +838,45 @@ def _spof_reports(graph: DependencyGraph, services: Iterable[str] | None) -> lis
 def _bit_reports(graph: DependencyGraph, plan: _Plan, chosen: list[int]) -> list[ServiceReport]:
     """`_spof_reports` on the bit-set programme: the same reports, read from integers."""
     # Imported here: spof_bits builds on this module's types.
-    from vendor_portal.graph.domain.spof_bits import BitProgramme, BitSpofs, bits_of
+    from vendor_portal.graph.domain.spof_bits import DOWN, BitProgramme, BitSpofs
 
     programme = BitProgramme(graph, plan)
     ids = graph.node_ids
     k = graph.k
-    spofs_of, defeated = programme.spofs, programme.defeated
+    values, defeated, class_of = programme.values, programme.defeated, programme.class_of
     reports: list[ServiceReport] = []
     for s, t in zip(chosen, plan.number, strict=True):
         threshold = plan.thresholds[t]
-        marks = bits_of(programme.marks[s][t])
+        c = class_of(s, t)
+        marks = programme.nodes_of(programme.marks[c])
 
         def is_base(d: int, t: int = t) -> bool:
-            return spofs_of[d][t] is None
+            return values[class_of(d, t)] == DOWN
 
         gaps = []
         for g in marks:
-            if spofs_of[g][t] is None:
+            if is_base(g):
                 counted = programme.counted(g, t)
                 if g != s or (k[g] and len(counted) - k[g] + 1 <= 0):
                     gaps.append(_gap(graph, g, counted, is_base))
         gaps.sort(key=lambda gap: (not gap.unmet, graph.index[gap.node]))
-        own = spofs_of[s][t]
-        if own is None:
+        own = values[c]
+        if own == DOWN:
             reports.append(ServiceReport(ids[s], threshold, True, (), tuple(gaps)))
             continue
-        own &= ~(1 << s)
+        own &= ~(1 << programme.bit_of[s])
         defeats: dict[int, list[str]] = {}
-        for x in marks:
-            hit = defeated.get(x)
-            if hit is not None and hit[t] & own:
-                for v in bits_of(hit[t] & own):
+        if defeated:
+            for x in marks:
+                hit = defeated.get(class_of(x, t), 0) & own
+                for v in programme.nodes_of(hit) if hit else ():
                     defeats.setdefault(v, []).append(ids[x])
         spofs = BitSpofs(
             ids,
             graph.index,
             s,
             programme,
-            t,
+            c,
             {v: tuple(sorted(found)) for v, found in defeats.items()},
         )
         reports.append(ServiceReport(ids[s], threshold, False, spofs, tuple(gaps)))

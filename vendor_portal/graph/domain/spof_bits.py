@@ -26,8 +26,10 @@ import numpy as np
 
 from vendor_portal.graph.domain.model import DependencyGraph
 from vendor_portal.graph.domain.spof import Spof, Spofs, _new_tuple, _Plan
+from vendor_portal.graph.domain.structure import gather, stable_order
 
-# Per loop member: (the failures it is taken down by, as bits; the next link of their witness).
+# Per loop member's class: (the failures it is taken down by, as bits; the class of the next
+# link of their witness).
 LoopLinks = list[tuple[int, int]]
 
 
@@ -56,321 +58,310 @@ def _at_least(sets: Sequence[int], m: int) -> int:
     return level[m - 1]
 
 
-def _one(
-    kx: int,
-    own: int,
-    ds: Sequence[int],
-    t: int,
-    spofs: list[list[int | None]],
-    marks: list[list[int]],
-) -> tuple[int | None, int, int]:
-    """A node (requirement `kx`, own bit `own`) under threshold number t, from its counted
-    dependencies `ds`: its SPOF set (None: down with nothing failed), its marks, and the failures
-    that defeat it (0: none)."""
-    mark = 0
-    sets = []
-    for d in ds:
-        mark |= marks[d][t]
-        sets.append(spofs[d][t])
-    if kx == 0:
-        # `all`: down when any dependency is; the union of their sets.
-        if None in sets:
-            return None, mark | own, 0
-        return reduce(or_, sets, own), mark, 0
-    live = [found for found in sets if found is not None]
-    need = len(ds) - kx + 1
-    down = len(ds) - len(live)
-    if need <= 0 or down >= need:
-        return None, mark | own, 0
-    if not live:
-        return own, mark, 0
-    m = need - down
-    if m == len(live):
-        # In every live set; with two or more alternatives each member defeats x.
-        result = reduce(and_, live)
-        defeats = result if len(live) > 1 else 0
-    else:
-        result = reduce(or_, live) if m == 1 else _at_least(live, m)
-        # Single failures that take out two or more alternatives at once.
-        defeats = result & _at_least(live, 2)
-    defeats &= ~own
-    return result | own, mark | own if defeats else mark, defeats
+# A value that stands for "down with nothing failed": every bit set, so that it is down for
+# every failure in a union, neutral in an intersection, and counts as down for every failure in
+# a k-of-n count.
+DOWN = -1
 
 
 class BitProgramme:
     """SPOF sets of every node the chosen services depend on, under each of their thresholds.
 
-    As `spof._Programme`, with integers for sets, and kept node by node: `spofs[x][t]` (None
-    when x is down with nothing failed under threshold number t), `marks[x][t]` (the gaps and
-    defeated nodes x depends on, as bits) and `defeated[x][t]` (single failures that take out
-    two or more alternatives of x at once). A node under which nothing starts to count between
-    the thresholds it is needed under (most of a supply map) is worked out once, and shares one
-    value for all of them.
-    `loop_links[x][t]` gives, for a loop member, the next witness link of each failure."""
+    As `spof._Programme`, with integers for sets, in a flat table. A node needed under several
+    thresholds has one entry, a *class*, per run of thresholds between which nothing below it
+    starts to count (most nodes of a supply map have one). `class_of(x, t)` is the class of
+    node x under threshold number t; per class c: `values[c]` its SPOF set (`DOWN`
+    when down with nothing failed), `marks[c]` the gaps and defeated nodes it depends on (as
+    bits), `defeated[c]` the single failures that take out two or more of its alternatives at
+    once (absent: none), and its counted dependencies as the classes
+    `deps[start[c]:end[c]]`, in dependency order. A loop member's class has `loop_links[c]`:
+    the next witness link (a class) of each failure.
+
+    The table and every class's dependencies are laid out over numpy arrays first, so the
+    pass in Python is one line of C-level `map`/`reduce` per class for the common `all` node."""
 
     def __init__(self, graph: DependencyGraph, plan: _Plan) -> None:
         self.graph = graph
         self.plan = plan
-        count = len(plan.thresholds)
-        n = len(graph)
-        self.count = count
-        self.spofs: list[list[int | None]] = [[None] * count] * n
-        self.marks: list[list[int]] = [[0] * count] * n
-        self.defeated: dict[int, list[int]] = {}
-        self.loop_links: dict[int, list[LoopLinks | None]] = {}
-        self._counted: dict[tuple[int, int], Sequence[int]] = {}
-        low = [(2 << t) - 1 for t in range(count)]
-        needed, breaks, k = plan.needed, plan.breaks, graph.k
-        looped = {x for members in graph.structure.loops for x in members}
-        spofs, marks, defeated = self.spofs, self.marks, self.defeated
-        first_by_node, all_deps = plan.first_by_node, graph.deps
-        nothing = [0] * count
-        # The hot loop: one pass over the nodes, dependencies first, written out by hand.
-        for x in plan.order:
-            mask, cut = needed[x], breaks[x]
-            if x in looped:
-                members = plan.loop_members.get(x)
-                if members is not None:  # the loop's first member: solve the whole loop
-                    self._solve_loop(members, mask, cut, low)
-                continue
-            kx = k[x]
+        count = self.count = len(plan.thresholds)
+        down = graph._down
+        # Needed (node, threshold) slots, by node then threshold, and their classes: a new class
+        # starts at a node's first needed threshold and wherever an edge below it starts to count.
+        shifts = np.arange(count, dtype=np.int64)
+        slots = np.flatnonzero((plan.needed_mask[:, None] >> shifts) & 1)
+        nodes = slots // count
+        numbers = slots - nodes * count
+        below = plan.breaks_mask[nodes] & ((np.int64(2) << numbers) - 1)
+        starts = np.ones(len(slots), dtype=bool)
+        starts[1:] = (nodes[1:] != nodes[:-1]) | (below[1:] != below[:-1])
+        # slot x * count + t -> class (-1: x not needed under t)
+        table = np.full(len(graph) * count, -1, dtype=np.int64)
+        table[slots] = np.cumsum(starts) - 1
+        node = nodes[starts]
+        number = numbers[starts]
+        # Each class's counted dependencies, as classes, grouped by class.
+        begin = down.start
+        positions = gather(begin, node)
+        owner = np.repeat(np.arange(len(node)), begin[node + 1] - begin[node])
+        counts = plan.first[down.edge[positions]] <= number[owner]
+        owner = owner[counts]
+        dep_slots = down.index[positions[counts]] * count + number[owner]
+        deps = table[dep_slots]
+        end = np.cumsum(np.bincount(owner, minlength=len(node)))
+        start = end - np.bincount(owner, minlength=len(node))
+        # Bit positions: the needed nodes by height, so that a set, which holds only nodes below
+        # its own, is a short integer low in the map (a quarter of the length on supply maps).
+        needed_nodes = np.flatnonzero(plan.needed_mask)
+        at = needed_nodes[stable_order(plan.height[needed_nodes], plan.top)]
+        bit = np.full(len(graph), -1, dtype=np.int64)
+        bit[at] = np.arange(len(at))
+        self.node_at: list[int] = at.tolist()  # bit position -> node
+        self.bit_of: list[int] = bit.tolist()  # node -> bit position (-1: not needed)
+        self.classes = table
+        self.node: list[int] = node.tolist()
+        self.bit: list[int] = bit[node].tolist()  # per class: its node's bit position
+        self.deps: list[int] = deps.tolist()
+        self.start: list[int] = start.tolist()
+        self.end: list[int] = end.tolist()
+        self.values: list[int] = [0] * len(node)
+        self.marks: list[int] = [0] * len(node)
+        self.defeated: dict[int, int] = {}
+        self.loop_links: dict[int, LoopLinks] = {}
+        # The pass: classes dependencies first (by height), loops solved whole at their height.
+        shape = plan.structure
+        order = stable_order(plan.height[node], plan.top)
+        looped = np.zeros(len(graph), dtype=bool)
+        for members in shape.loops:
+            looped[members] = True
+        tasks = order[~looped[node[order]]]
+        heights = plan.height[node[tasks]]
+        stops = []
+        for members in shape.loops:
+            first = members[0]
+            lo, hi = np.searchsorted(node, [first, first + 1]).tolist()
+            at = int(np.searchsorted(heights, plan.height[first], side="right"))
+            stops.append((at, members, number[lo:hi].tolist()))
+        stops.sort(key=lambda stop: stop[0])
+        task_nodes = node[tasks]
+        columns = (
+            tasks.tolist(),
+            bit[task_nodes].tolist(),
+            graph.k_array[task_nodes].tolist(),
+            start[tasks].tolist(),
+            end[tasks].tolist(),
+        )
+        done = 0
+        for at, members, numbers_of_loop in stops:
+            self._run(*(column[done:at] for column in columns))
+            for t in numbers_of_loop:
+                self._loop([table.item(x * count + t) for x in members])
+            done = at
+        self._run(*(column[done:] for column in columns))
+
+    def _run(
+        self,
+        classes: list[int],
+        bits: list[int],
+        ks: list[int],
+        starts: list[int],
+        ends: list[int],
+    ) -> None:
+        """The hot loop over classes outside loops, dependencies first, written out by hand."""
+        values, marks, defeated, deps = self.values, self.marks, self.defeated, self.deps
+        value_of, mark_of = values.__getitem__, marks.__getitem__
+        for c, x, kx, a, b in zip(classes, bits, ks, starts, ends, strict=True):
+            ds = deps[a:b]
             own = 1 << x
-            ds = all_deps[x]
-            if not ds:
-                # No dependencies: down by its own failure only (or, needing some, down with
-                # nothing failed), under every threshold.
-                if kx == 0:
-                    spofs[x], marks[x] = [own] * count, nothing
-                else:
-                    spofs[x], marks[x] = [None] * count, [own] * count
+            mark = reduce(or_, map(mark_of, ds), 0)
+            if kx == 0:
+                # `all`: the union of the dependencies' sets (DOWN when any of them is).
+                value = reduce(or_, map(value_of, ds), own)
+                values[c] = value
+                marks[c] = mark | own if value == DOWN else mark
                 continue
-            firsts = first_by_node.get(x)
-            t = (mask & -mask).bit_length() - 1
-            if not cut & low[mask.bit_length() - 1] & ~low[t]:
-                # Nothing below x starts to count between the thresholds it is needed under
-                # (most nodes): one answer for all of them.
-                if firsts is not None:
-                    ds = [d for d, f in zip(ds, firsts, strict=True) if f <= t]
-                if kx == 0:
-                    # `all` (the common case, written out): the union of the dependencies'
-                    # sets, down when any of them is.
-                    value = own
-                    mark = 0
-                    for d in ds:
-                        found = spofs[d][t]
-                        mark |= marks[d][t]
-                        if found is None:
-                            value = None
-                            break
-                        value |= found
-                    if value is None:
-                        for d in ds:
-                            mark |= marks[d][t]
-                        mark |= own
-                    spofs[x], marks[x] = [value] * count, [mark] * count
-                    continue
-                value, mark, defeats = _one(kx, own, ds, t, spofs, marks)
-                spofs[x], marks[x] = [value] * count, [mark] * count
-                if defeats:
-                    defeated[x] = [defeats] * count
+            sets = list(map(value_of, ds))
+            need = b - a - kx + 1
+            lost = sets.count(DOWN)
+            if need <= 0 or lost >= need:
+                values[c] = DOWN
+                marks[c] = mark | own
                 continue
-            values: list[int | None] = [None] * count
-            marked, defeating = [0] * count, [0] * count
-            previous_class = previous = -1
-            while mask:
-                bit = mask & -mask
-                mask ^= bit
-                t = bit.bit_length() - 1
-                klass = (cut & low[t]).bit_length()
-                if klass == previous_class:
-                    # Nothing below x changes between the two thresholds: same answers.
-                    values[t], marked[t] = values[previous], marked[previous]
-                    defeating[t] = defeating[previous]
-                    continue
-                previous_class, previous = klass, t
-                counted = ds
-                if firsts is not None:
-                    counted = [d for d, f in zip(ds, firsts, strict=True) if f <= t]
-                values[t], marked[t], defeating[t] = _one(kx, own, counted, t, spofs, marks)
-            spofs[x], marks[x] = values, marked
-            if any(defeating):
-                defeated[x] = defeating
+            if lost:
+                sets = [found for found in sets if found != DOWN]
+            m = need - lost
+            if m == len(sets):
+                # In every live set; with two or more alternatives each member defeats x.
+                result = reduce(and_, sets)
+                defeats = result & ~own if len(sets) > 1 else 0
+            else:
+                result = reduce(or_, sets) if m == 1 else _at_least(sets, m)
+                # Single failures that take out two or more alternatives at once.
+                defeats = result & _at_least(sets, 2) & ~own
+            values[c] = result | own
+            if defeats:
+                defeated[c] = defeats
+                mark |= own
+            marks[c] = mark
 
-    def counted(self, x: int, t: int) -> Sequence[int]:
-        """The dependencies of x that count under threshold number t (kept: witnesses ask for
-        the same nodes again)."""
-        found = self._counted.get((x, t))
-        if found is None:
-            found = self._counted[(x, t)] = self.plan.counted(x, t)
-        return found
+    def class_of(self, x: int, t: int) -> int:
+        """The class of node x under threshold number t."""
+        return self.classes.item(x * self.count + t)
 
-    def _solve_loop(self, members: list[int], mask: int, cut: int, low: list[int]) -> None:
-        count = self.count
-        for x in members:
-            self.spofs[x] = [None] * count
-            self.marks[x] = [0] * count
-            self.defeated[x] = [0] * count
-            self.loop_links[x] = [None] * count
-        previous_class = previous = -1
-        for t in range(count):
-            if not (mask >> t) & 1:
-                continue
-            klass = (cut & low[t]).bit_length()
-            if klass == previous_class:
-                for x in members:
-                    for table in (self.spofs, self.marks, self.defeated, self.loop_links):
-                        table[x][t] = table[x][previous]  # type: ignore[index]
-                continue
-            previous_class, previous = klass, t
-            self._loop(members, t)
+    def nodes_of(self, bits: int) -> list[int]:
+        """The nodes of a set, by bit position."""
+        node_at = self.node_at
+        return [node_at[b] for b in bits_of(bits)]
 
-    def _loop(self, members: list[int], t: int) -> None:
-        """A loop under threshold number t: the least fixed point inside it for every single
-        failure at once. Members down with nothing failed are found first (a fixed point on
-        flags); then each live member's set grows round by round from itself, as a function of
-        its dependencies' sets (those outside are final), until no set changes. Every
-        operation is bitwise, so each failure's bit follows its own propagation: bit v of a
-        member is set in round r when v's failure reaches it in r steps inside the loop. The
-        witness link of v at a member is a dependency that had v a round earlier, so links
-        never run in a circle."""
-        spofs, marks = self.spofs, self.marks
+    def counted(self, x: int, t: int) -> list[int]:
+        """The dependencies of x that count under threshold number t."""
+        c = self.classes.item(x * self.count + t)
+        return [self.node[d] for d in self.deps[self.start[c] : self.end[c]]]
+
+    def _loop(self, members: list[int]) -> None:
+        """A loop (its members' classes, under one threshold): the least fixed point inside
+        it for every single failure at once. Members down with nothing failed are found first
+        (a fixed point on flags); then each live member's set grows round by round from
+        itself, as a function of its dependencies' sets (those outside are final), until no set
+        changes. Every operation is bitwise, so each failure's bit follows its own
+        propagation: bit v of a member is set in round r when v's failure reaches it in r steps
+        inside the loop. The witness link of v at a member is a dependency that had v a round
+        earlier, so links never run in a circle."""
+        values, marks, node, k = self.values, self.marks, self.node, self.graph.k
         inside = set(members)
-        deps = {x: self.counted(x, t) for x in members}
-        k = self.graph.k
-        need = {x: 1 if k[x] == 0 else len(deps[x]) - k[x] + 1 for x in members}
+        deps = {c: self.deps[self.start[c] : self.end[c]] for c in members}
+        need = {c: 1 if k[node[c]] == 0 else len(deps[c]) - k[node[c]] + 1 for c in members}
         base = dict.fromkeys(members, False)
 
         def is_down(d: int) -> bool:
-            return base[d] if d in inside else spofs[d][t] is None
+            return base[d] if d in inside else values[d] == DOWN
 
         changed = True
         while changed:
             changed = False
-            for x in members:
-                if not base[x] and (need[x] <= 0 or sum(map(is_down, deps[x])) >= need[x]):
-                    base[x] = changed = True
-        alive = [x for x in members if not base[x]]
-        # -1 (every bit set) stands for a dependency down whatever fails.
-        outside = {
-            d: -1 if found is None else found
-            for x in alive
-            for d in deps[x]
-            if d not in inside
-            for found in (spofs[d][t],)
-        }
-        current = {x: 1 << x for x in alive}
+            for c in members:
+                if not base[c] and (need[c] <= 0 or sum(map(is_down, deps[c])) >= need[c]):
+                    base[c] = changed = True
+        alive = [c for c in members if not base[c]]
+        outside = {d: values[d] for c in alive for d in deps[c] if d not in inside}
+        own = {c: 1 << self.bit[c] for c in members}
+        current = {c: own[c] for c in alive}
         rounds = [current]
         while True:
             grown = {}
-            for x in alive:
+            for c in alive:
                 sets = [
-                    outside[d] if d not in inside else -1 if base[d] else current[d]
-                    for d in deps[x]
+                    outside[d] if d not in inside else DOWN if base[d] else current[d]
+                    for d in deps[c]
                 ]
-                if k[x] == 0:
-                    grown[x] = reduce(or_, sets, 1 << x)
+                if k[node[c]] == 0:
+                    grown[c] = reduce(or_, sets, own[c])
                 else:
-                    grown[x] = _at_least(sets, need[x]) | 1 << x
+                    grown[c] = _at_least(sets, need[c]) | own[c]
             if grown == current:
                 break
             rounds.append(grown)
             current = grown
-        for x in members:
-            spofs[x][t] = None if base[x] else current[x]
-        # Links: a failure that reached x in round r came through a dependency that it had
+        for c in members:
+            values[c] = DOWN if base[c] else current[c]
+            self.loop_links[c] = []
+        # Links: a failure that reached c in round r came through a dependency that it had
         # reached by round r - 1 (or through one outside, reached from the start).
-        for x in alive:
-            links: LoopLinks = [(1 << x, x)]
+        for c in alive:
+            links: LoopLinks = [(own[c], c)]
             for r in range(1, len(rounds)):
-                new = rounds[r][x] & ~rounds[r - 1][x]
-                for d in deps[x]:
+                new = rounds[r][c] & ~rounds[r - 1][c]
+                for d in deps[c]:
                     if not new:
                         break
                     if d in inside:
                         had = 0 if base[d] else rounds[r - 1][d]
                     else:
-                        had = outside[d] if outside[d] != -1 else 0
+                        had = 0 if outside[d] == DOWN else outside[d]
                     take = new & had
                     if take:
                         links.append((take, d))
                         new ^= take
-            self.loop_links[x][t] = links
-            if k[x] and current[x] & ~(1 << x):
-                live = [found for found in (spofs[d][t] for d in deps[x]) if found is not None]
-                self.defeated[x][t] = current[x] & _at_least(live, 2) & ~(1 << x)
+            self.loop_links[c] = links
+            if k[node[c]] and current[c] & ~own[c]:
+                live = [found for found in map(values.__getitem__, deps[c]) if found != DOWN]
+                defeats = current[c] & _at_least(live, 2) & ~own[c]
+                if defeats:
+                    self.defeated[c] = defeats
         # What each member depends on: a fixed point, as slow alternatives may have been
         # removed and the members need not reach one another any more.
         reach = {}
-        for x in members:
-            mark = 1 << x if base[x] or self.defeated[x][t] else 0
-            for d in deps[x]:
+        for c in members:
+            mark = own[c] if base[c] or c in self.defeated else 0
+            for d in deps[c]:
                 if d not in inside:
-                    mark |= marks[d][t]
-            reach[x] = mark
+                    mark |= marks[d]
+            reach[c] = mark
         changed = True
         while changed:
             changed = False
-            for x in members:
-                grown_mark = reach[x]
-                for d in deps[x]:
+            for c in members:
+                grown_mark = reach[c]
+                for d in deps[c]:
                     if d in inside:
                         grown_mark |= reach[d]
-                if grown_mark != reach[x]:
-                    reach[x] = grown_mark
+                if grown_mark != reach[c]:
+                    reach[c] = grown_mark
                     changed = True
-        for x in members:
-            marks[x][t] = reach[x]
+        for c in members:
+            marks[c] = reach[c]
 
-    def next_link(self, x: int, v: int, t: int) -> int:
-        """The dependency of x through which v's failure reaches it (x itself: v == x)."""
-        if x == v:
-            return x
-        links = self.loop_links.get(x)
+    def next_link(self, c: int, v: int) -> int:
+        """The class of the dependency through which the failure of the node at bit v reaches
+        class c (c itself: v is its node's bit)."""
+        if self.bit[c] == v:
+            return c
+        links = self.loop_links.get(c)
         if links is not None:
             bit = 1 << v
-            return next(j for candidates, j in links[t] or () if candidates & bit)
-        spofs = self.spofs
-        for d in self.counted(x, t):
-            found = spofs[d][t]
-            if found is not None and (found >> v) & 1:
+            return next(j for candidates, j in links if candidates & bit)
+        values = self.values
+        for d in self.deps[self.start[c] : self.end[c]]:
+            found = values[d]
+            if found != DOWN and (found >> v) & 1:
                 return d
         raise KeyError(v)
 
-    def witnesses(self, service: int, t: int) -> list[tuple[int, str, int, tuple[str, ...]]]:
-        """Every SPOF of the service as (witness length, id, position, witness), the witness
-        from the SPOF up to the service, in report order. All witnesses are followed at once,
-        top down: each node on the way hands each dependency the SPOFs that travel through it
-        (those in that dependency's set and in no earlier one's), so that each step is one
-        `&` for a whole group and each witness grows from its parent's."""
-        spofs, loop_links = self.spofs, self.loop_links
-        first_by_node, all_deps, counted = self.plan.first_by_node, self.graph.deps, self.counted
+    def witnesses(self, c: int) -> list[tuple[int, str, int, tuple[str, ...]]]:
+        """Every SPOF of the service of class c as (witness length, id, position, witness),
+        the witness from the SPOF up to the service, in report order. All witnesses are followed
+        at once, top down: each node on the way hands each dependency the SPOFs that travel
+        through it (those in that dependency's set and in no earlier one's), so that each step
+        is one `&` for a whole group and each witness grows from its parent's."""
+        values, loop_links, node, bit = self.values, self.loop_links, self.node, self.bit
+        deps, starts, ends = self.deps, self.start, self.end
         ids = self.graph.node_ids
         out = []
-        stack = [(service, spofs[service][t] & ~(1 << service), (ids[service],))]  # type: ignore[operator]
+        stack = [(c, values[c] & ~(1 << bit[c]), (ids[node[c]],))]
         pop, push = stack.pop, stack.append
         while stack:
-            x, rest, witness = pop()
+            c, rest, witness = pop()
+            x = bit[c]
             if (rest >> x) & 1:
-                out.append((len(witness), witness[0], x, witness))
+                out.append((len(witness), witness[0], node[c], witness))
                 rest ^= 1 << x
                 if not rest:
                     continue
-            links = loop_links.get(x)
+            links = loop_links.get(c)
             if links is not None:
-                for candidates, j in links[t] or ():
+                for candidates, j in links:
                     take = rest & candidates
                     if take:
-                        push((j, take, (ids[j], *witness)))
+                        push((j, take, (ids[node[j]], *witness)))
                         rest ^= take
                         if not rest:
                             break
                 continue
-            for d in all_deps[x] if x not in first_by_node else counted(x, t):
-                found = spofs[d][t]
-                if found is not None:
+            for d in deps[starts[c] : ends[c]]:
+                found = values[d]
+                if found != DOWN:
                     take = rest & found
                     if take:
-                        push((d, take, (ids[d], *witness)))
+                        push((d, take, (ids[node[d]], *witness)))
                         rest ^= take
                         if not rest:
                             break
@@ -381,7 +372,7 @@ class BitProgramme:
 class BitSpofs(Spofs):
     """`Spofs` read from a `BitProgramme`: the same SPOFs, witnesses and order."""
 
-    __slots__ = ("_programme", "_threshold")
+    __slots__ = ("_class", "_programme")
 
     def __init__(
         self,
@@ -389,23 +380,26 @@ class BitSpofs(Spofs):
         index: Mapping[str, int],
         service: int,
         programme: BitProgramme,
-        threshold: int,
+        klass: int,
         defeats: dict[int, tuple[str, ...]],
     ) -> None:
         super().__init__(ids, index, service, (), defeats)
         self._programme = programme
-        self._threshold = threshold
+        self._class = klass  # the service's class in the programme (under its RTO)
 
     def _own(self) -> int:
-        return self._programme.spofs[self._service][self._threshold] & ~(1 << self._service)  # type: ignore[operator]
+        programme = self._programme
+        return programme.values[self._class] & ~(1 << programme.bit[self._class])
 
     def _chain(self, v: int) -> list[int]:
-        link, t = self._programme.next_link, self._threshold
-        x = self._service
-        chain = [x]
-        while x != v:
-            x = link(x, v, t)
-            chain.append(x)
+        programme = self._programme
+        link, node, bit = programme.next_link, programme.node, programme.bit
+        c = self._class
+        chain = [self._service]
+        v = programme.bit_of[v]
+        while bit[c] != v:
+            c = link(c, v)
+            chain.append(node[c])
         chain.reverse()
         return chain
 
@@ -413,7 +407,7 @@ class BitSpofs(Spofs):
     def order(self) -> list[int]:
         """The SPOFs' positions in report order."""
         if self._order is None:
-            found = self._programme.witnesses(self._service, self._threshold)
+            found = self._programme.witnesses(self._class)
             self._order = [v for _length, _id, v, _witness in found]
         return self._order
 
@@ -424,16 +418,19 @@ class BitSpofs(Spofs):
         defeats = self._defeats
         return (
             _new_tuple(Spof, (i, witness, defeats.get(v, ())))
-            for _n, i, v, witness in self._programme.witnesses(self._service, self._threshold)
+            for _n, i, v, witness in self._programme.witnesses(self._class)
         )
 
     @property
     def ids(self) -> frozenset[str]:
         ids = self._ids
-        return frozenset(ids[v] for v in bits_of(self._own()))
+        return frozenset(ids[v] for v in self._programme.nodes_of(self._own()))
 
     def find(self, node_id: str) -> Spof | None:
         v = self._index.get(node_id)
-        if v is None or not (self._own() >> v) & 1:
+        if v is None or v == self._service:
+            return None
+        bit = self._programme.bit_of[v]  # -1: not below the service at all
+        if bit < 0 or not (self._own() >> bit) & 1:
             return None
         return self._spof(v, self._chain(v))
