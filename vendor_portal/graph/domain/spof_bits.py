@@ -126,6 +126,7 @@ class BitProgramme:
         self.values: list[int] = [0] * len(node)
         self.marks: list[int] = [0] * len(node)
         self.defeated: dict[int, int] = {}
+        self.marked: set[int] = set()  # the classes with marks
         self.loop_links: dict[int, LoopLinks] = {}
         # The pass: classes dependencies first (by height), loops solved whole at their height.
         shape = plan.structure
@@ -169,22 +170,31 @@ class BitProgramme:
         """The hot loop over classes outside loops, dependencies first, written out by hand."""
         values, marks, defeated, deps = self.values, self.marks, self.defeated, self.deps
         value_of, mark_of = values.__getitem__, marks.__getitem__
+        # Marks are rare (gaps and common causes): only classes in `marked` have any, and a
+        # class whose dependencies have none skips their union.
+        marked = self.marked
+        unmarked = marked.isdisjoint
         for c, x, kx, a, b in zip(classes, bits, ks, starts, ends, strict=True):
             ds = deps[a:b]
             own = 1 << x
-            mark = reduce(or_, map(mark_of, ds), 0)
             if kx == 0:
                 # `all`: the union of the dependencies' sets (DOWN when any of them is).
-                value = reduce(or_, map(value_of, ds), own)
-                values[c] = value
-                marks[c] = mark | own if value == DOWN else mark
+                value = values[c] = reduce(or_, map(value_of, ds), own)
+                if value == DOWN:
+                    marks[c] = reduce(or_, map(mark_of, ds), own)
+                    marked.add(c)
+                elif not unmarked(ds):
+                    marks[c] = reduce(or_, map(mark_of, ds), 0)
+                    marked.add(c)
                 continue
+            mark = 0 if unmarked(ds) else reduce(or_, map(mark_of, ds), 0)
             sets = list(map(value_of, ds))
             need = b - a - kx + 1
             lost = sets.count(DOWN)
             if need <= 0 or lost >= need:
                 values[c] = DOWN
                 marks[c] = mark | own
+                marked.add(c)
                 continue
             if lost:
                 sets = [found for found in sets if found != DOWN]
@@ -201,7 +211,9 @@ class BitProgramme:
             if defeats:
                 defeated[c] = defeats
                 mark |= own
-            marks[c] = mark
+            if mark:
+                marks[c] = mark
+                marked.add(c)
 
     def class_of(self, x: int, t: int) -> int:
         """The class of node x under threshold number t."""
@@ -309,6 +321,8 @@ class BitProgramme:
                     changed = True
         for c in members:
             marks[c] = reach[c]
+            if reach[c]:
+                self.marked.add(c)
 
     def next_link(self, c: int, v: int) -> int:
         """The class of the dependency through which the failure of the node at bit v reaches
