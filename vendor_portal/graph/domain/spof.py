@@ -842,24 +842,32 @@ def _bit_reports(graph: DependencyGraph, plan: _Plan, chosen: list[int]) -> list
 
     programme = BitProgramme(graph, plan)
     ids = graph.node_ids
-    k = graph.k
     values, defeated, class_of = programme.values, programme.defeated, programme.class_of
+    # A gap node's Gap is the same for every service that reaches it under the same class.
+    gap_of: dict[int, Gap] = {}
+
+    def gap(g: int, t: int) -> Gap:
+        cg = class_of(g, t)
+        found = gap_of.get(cg)
+        if found is None:
+            counted = programme.counted(g, t)
+            down = {d for d in counted if values[class_of(d, t)] == DOWN}
+            found = gap_of[cg] = _gap(graph, g, counted, down.__contains__)
+        return found
+
     reports: list[ServiceReport] = []
     for s, t in zip(chosen, plan.number, strict=True):
         threshold = plan.thresholds[t]
         c = class_of(s, t)
         marks = programme.nodes_of(programme.marks[c])
-
-        def is_base(d: int, t: int = t) -> bool:
-            return values[class_of(d, t)] == DOWN
-
-        gaps = []
+        ranked = []
         for g in marks:
-            if is_base(g):
-                counted = programme.counted(g, t)
-                if g != s or (k[g] and len(counted) - k[g] + 1 <= 0):
-                    gaps.append(_gap(graph, g, counted, is_base))
-        gaps.sort(key=lambda gap: (not gap.unmet, graph.index[gap.node]))
+            if values[class_of(g, t)] == DOWN:
+                found = gap(g, t)
+                if g != s or found.unmet:  # the service itself only when its need is unmet
+                    ranked.append((not found.unmet, g, found))
+        ranked.sort()  # nodes are unique: the gaps are never compared
+        gaps = [found for _unmet, _g, found in ranked]
         own = values[c]
         if own == DOWN:
             reports.append(ServiceReport(ids[s], threshold, True, (), tuple(gaps)))

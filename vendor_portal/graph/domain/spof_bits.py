@@ -188,6 +188,25 @@ class BitProgramme:
                     marked.add(c)
                 continue
             mark = 0 if unmarked(ds) else reduce(or_, map(mark_of, ds), 0)
+            if kx == 1 and ds:
+                # `any` (written out): the intersection of the live dependencies' sets; DOWN,
+                # the identity of `&`, drops out, and is left only when every one is down.
+                result = reduce(and_, map(value_of, ds))
+                if result == DOWN:
+                    values[c] = DOWN
+                    marks[c] = mark | own
+                    marked.add(c)
+                    continue
+                values[c] = result | own
+                # With two or more live alternatives, each common member defeats x (x itself
+                # is never below x outside a loop).
+                if result and b - a - list(map(value_of, ds)).count(DOWN) > 1:
+                    defeated[c] = result
+                    mark |= own
+                if mark:
+                    marks[c] = mark
+                    marked.add(c)
+                continue
             sets = list(map(value_of, ds))
             need = b - a - kx + 1
             lost = sets.count(DOWN)
