@@ -18,7 +18,7 @@ import numpy as np
 
 from vendor_portal.graph.domain.collection import collector_paused
 from vendor_portal.graph.domain.model import NO_FILTER, DependencyGraph, NodeKind
-from vendor_portal.graph.domain.structure import structure
+from vendor_portal.graph.domain.structure import gather, structure
 
 
 class RestorationStep(NamedTuple):
@@ -171,19 +171,31 @@ def restoration_order(graph: DependencyGraph, down: Iterable[int]) -> list[Resto
     """Down nodes in an order in which they can be brought back: dependencies first, in waves
     (regions, then facilities, ... by name within a wave); a loop is one step with all its
     members."""
-    nodes = np.unique(down if isinstance(down, np.ndarray) else np.fromiter(down, np.int64))
+    nodes = down if isinstance(down, np.ndarray) else np.fromiter(down, np.int64)
     if not nodes.size:
         return []
-    n = len(graph)
+    if not (nodes[1:] > nodes[:-1]).all():  # a scenario's are already sorted and unique
+        nodes = np.unique(nodes)
+    # The shape of the down part alone, renumbered 0..m-1 (in the same order), so that the
+    # structure's per-wave arrays are as long as the down part, not the whole map.
+    n, m = len(graph), nodes.size
     inside = np.zeros(n, dtype=bool)
     inside[nodes] = True
-    src, dst = graph.edge_source, graph.edge_target
-    kept = inside[src] & inside[dst]
-    shape = structure(n, src[kept], dst[kept])
-    first = nodes[shape.component[nodes] == nodes]  # a loop is named by its first member
+    local = np.empty(n, dtype=np.int64)
+    local[nodes] = np.arange(m)
+    rows = graph._down
+    positions = gather(rows.start, nodes)
+    dst = rows.index[positions]
+    kept = inside[dst]
+    src = np.repeat(np.arange(m), (rows.start[nodes + 1] - rows.start[nodes]))[kept]
+    shape = structure(m, src, local[dst[kept]])
+    heads = np.flatnonzero(shape.component == np.arange(m))  # a loop is named by its first member
+    first = nodes[heads]
+    height = shape.height[heads]
     kind, name = _ranks(graph)
-    first = first[np.lexsort((first, name[first], kind[first], shape.height[first]))]
-    waves = (shape.height[first] + 1).tolist()
+    ranked = np.lexsort((first, name[first], kind[first], height))
+    first = first[ranked]
+    waves = (height[ranked] + 1).tolist()
     order = first.tolist()
     # Made in C (zip, map and tuple.__new__, not the named tuple's Python __new__): a scenario
     # on a large map has tens of thousands of steps.
@@ -195,7 +207,7 @@ def restoration_order(graph: DependencyGraph, down: Iterable[int]) -> list[Resto
         )
     )
     if shape.loops:
-        loop_of = {members[0]: members for members in shape.loops}
+        loop_of = {int(nodes[members[0]]): nodes[members].tolist() for members in shape.loops}
         for i in np.flatnonzero(np.isin(first, list(loop_of))).tolist():
             members = loop_of[order[i]]
             steps[i] = RestorationStep(waves[i], tuple(graph.ids(members)), True)
