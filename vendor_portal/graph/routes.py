@@ -133,7 +133,7 @@ def index():
     services.commit_if_written(db.session)
     ratings = services.ratings_digest(db.session)
     kept_as = (
-        *services._cache_key(current),
+        *services.cache_key(current),
         ratings,
         tuple(request.args.items(multi=True)),
         current_user.role,
@@ -397,7 +397,7 @@ def show_business_service(service_id: int):
         kept_as = (
             "service",
             service.id,
-            *services._cache_key(current),
+            *services.cache_key(current),
             ratings,
             audited,
             tuple(request.args.items(multi=True)),

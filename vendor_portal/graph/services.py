@@ -471,7 +471,9 @@ _loaded: OrderedDict[tuple[str, int, str], DependencyGraph] = OrderedDict()
 _loaded_lock = threading.Lock()
 
 
-def _cache_key(current: GraphState) -> tuple[str, int, str]:
+def cache_key(current: GraphState) -> tuple[str, int, str]:
+    """What identifies one version of the stored graph in the caches that follow it (this
+    module's results and the pages' rendered parts)."""
     # The time of the last change is part of the key: a version raised in a transaction that was
     # rolled back and raised again later is then not mistaken for the first one.
     return (current.token, current.version, current.updated_at.isoformat())
@@ -480,7 +482,7 @@ def _cache_key(current: GraphState) -> tuple[str, int, str]:
 def load_graph(session: Session, current: GraphState | None = None) -> DependencyGraph:
     """The stored graph as the engine sees it, kept in memory per graph version."""
     current = current or ensure_current(session)
-    key = _cache_key(current)
+    key = cache_key(current)
     with _loaded_lock:
         found = _loaded.get(key)
         if found is not None:
@@ -663,7 +665,7 @@ def _cached(
     current = current or ensure_current(session)
     token, version = current.token, current.version
     name = f"{name}/{RESULT_FORMAT}"
-    kept_as = ("result", name, *_cache_key(current))
+    kept_as = ("result", name, *cache_key(current))
     found = _read_back.get(kept_as)
     if found is not None:
         return found, current
@@ -747,7 +749,7 @@ def spof_summary(
     shared between requests (see KeptPerVersion): read only."""
     current = current or ensure_current(session)
     name = f"{SPOF_ROWS}/{RESULT_FORMAT}"
-    kept_as = ("result", name, *_cache_key(current))
+    kept_as = ("result", name, *cache_key(current))
     found = _read_back.get(kept_as)
     if found is not None:
         return found, current
@@ -865,7 +867,7 @@ def service_entry(
     """One business service node's entry of the SPOF document; None when it has none. The
     entry is shared between requests (see KeptPerVersion): read only."""
     current = current or ensure_current(session)
-    kept_as = ("service", key, RESULT_FORMAT, *_cache_key(current))
+    kept_as = ("service", key, RESULT_FORMAT, *cache_key(current))
     kept = _read_back.get(kept_as)
     if kept is not None:
         return kept
