@@ -785,8 +785,25 @@ def spof_reports(
 BIT_SETS_MAX_NODES = 5_000
 
 
+# The plan keeps the thresholds (RTOs) a node is needed under as the bits of one 64-bit integer:
+# services with more distinct RTOs than this are analysed in blocks of this many RTOs.
+PLAN_MAX_THRESHOLDS = 62
+
+
 def _spof_reports(graph: DependencyGraph, services: Iterable[str] | None) -> list[ServiceReport]:
     chosen = list(graph.services if services is None else _service_positions(graph, services))
+    thresholds = sorted({graph.threshold(s) for s in chosen}, key=_threshold_order)
+    if len(thresholds) <= PLAN_MAX_THRESHOLDS:
+        return _reports(graph, chosen)
+    reports: list[ServiceReport] = []
+    for i in range(0, len(thresholds), PLAN_MAX_THRESHOLDS):
+        block = set(thresholds[i : i + PLAN_MAX_THRESHOLDS])
+        reports.extend(_reports(graph, [s for s in chosen if graph.threshold(s) in block]))
+    return _order(graph, reports)
+
+
+def _reports(graph: DependencyGraph, chosen: list[int]) -> list[ServiceReport]:
+    """The reports of the chosen services (positions), whose RTOs fit in one plan."""
     if not chosen:
         return []
     plan = _Plan(graph, chosen)
