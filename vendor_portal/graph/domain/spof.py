@@ -41,14 +41,16 @@ from __future__ import annotations
 from collections import Counter, defaultdict, deque
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
-from functools import cached_property
-from typing import NamedTuple
+from typing import TYPE_CHECKING, NamedTuple
 
 import numpy as np
 
 from vendor_portal.graph.domain.collection import collector_paused
 from vendor_portal.graph.domain.model import DependencyGraph, Effective
 from vendor_portal.graph.domain.structure import gather, stable_order
+
+if TYPE_CHECKING:
+    from vendor_portal.graph.domain.spof_bits import BitProgramme
 
 
 class Spof(NamedTuple):
@@ -78,37 +80,44 @@ class Spofs(Sequence[Spof]):
     """The SPOFs of one service with their witnesses, as the programme leaves them.
 
     A large map has hundreds of thousands of SPOFs whose witnesses share most of their links.
-    The programme keeps, per node, the next link towards each failure that takes it down; a
-    witness is those links followed from the service down to the SPOF, O(length of the chain)
-    with nothing searched again. `witness(node_id)` reads one; iterating (or indexing) gives
-    `Spof`s in report order (shortest chains first, then by id), made when first read.
-    Compares equal to a tuple of the same `Spof`s."""
+    The programme keeps, per class (a node under a run of thresholds), the next link towards
+    each failure that takes it down; a witness is those links followed from the service down to
+    the SPOF, O(length of the chain) with nothing searched again. `witness(node_id)` reads one;
+    iterating (or indexing) gives `Spof`s in report order (shortest chains first, then by id),
+    made when first read. Compares equal to a tuple of the same `Spof`s."""
 
-    __slots__ = ("_defeats", "_hops", "_ids", "_index", "_order", "_service")
+    __slots__ = ("_class", "_defeats", "_ids", "_index", "_node", "_order", "_service", "_values")
 
     def __init__(
         self,
         ids: Sequence[str],
         index: Mapping[str, int],
         service: int,
-        hops: Sequence[Hops | None],
+        klass: int,
+        values: Sequence[Hops | None],
+        node: Sequence[int],
         defeats: dict[int, tuple[str, ...]],
     ) -> None:
         self._ids = ids
         self._index = index
         self._service = service
-        self._hops = hops  # per node position: its SPOF set with the next links
+        self._class = klass  # the service's class in the programme (under its RTO)
+        self._values = values  # per class: its SPOF set with the next links (classes)
+        self._node = node  # per class: its node
         self._defeats = defeats
         self._order: list[int] | None = None
 
+    def _own(self) -> Hops:
+        return self._values[self._class]  # type: ignore[return-value]
+
     def _chain(self, v: int) -> list[int]:
         """From v up to the service."""
-        hops = self._hops
-        x = self._service
-        chain = [x]
-        while x != v:
-            x = hops[x][v]  # type: ignore[index]
-            chain.append(x)
+        values, node = self._values, self._node
+        c = self._class
+        chain = [self._service]
+        while node[c] != v:
+            c = values[c][v]  # type: ignore[index]
+            chain.append(node[c])
         chain.reverse()
         return chain
 
@@ -122,7 +131,7 @@ class Spofs(Sequence[Spof]):
     def _ranked(self) -> list[tuple[int, str, int, list[int]]]:
         ids, service, chain = self._ids, self._service, self._chain
         ranked = []
-        for v in self._hops[service]:  # type: ignore[union-attr]
+        for v in self._own():
             if v != service:
                 c = chain(v)
                 ranked.append((len(c), ids[v], v, c))
@@ -139,7 +148,7 @@ class Spofs(Sequence[Spof]):
         return self._order  # type: ignore[return-value]
 
     def __len__(self) -> int:
-        return len(self._hops[self._service]) - 1  # type: ignore[arg-type]
+        return len(self._own()) - 1
 
     def __getitem__(self, i):  # type: ignore[override]
         if isinstance(i, slice):
@@ -154,7 +163,7 @@ class Spofs(Sequence[Spof]):
     @property
     def ids(self) -> frozenset[str]:
         ids, service = self._ids, self._service
-        return frozenset(ids[v] for v in self._hops[service] if v != service)  # type: ignore[union-attr]
+        return frozenset(ids[v] for v in self._own() if v != service)
 
     def witness(self, node_id: str) -> tuple[str, ...] | None:
         """The witness of one SPOF (None if the node is not one), from it up to the service."""
@@ -163,7 +172,7 @@ class Spofs(Sequence[Spof]):
 
     def find(self, node_id: str) -> Spof | None:
         v = self._index.get(node_id)
-        if v is None or v == self._service or v not in self._hops[self._service]:  # type: ignore[operator]
+        if v is None or v == self._service or v not in self._own():
             return None
         return self._spof(v, self._chain(v))
 
@@ -414,7 +423,6 @@ class _Plan:
         # First threshold number under which each edge counts (`count`: never).
         first = np.searchsorted(limits, graph.edge_switchover, side="left")
         first[graph.edge_from_all] = 0
-        late = first > 0
         shape = graph.structure
         height = shape.height
         top = int(height.max(initial=0)) + 1
@@ -447,271 +455,283 @@ class _Plan:
         # Kept as arrays: the bit-set programme reads them as they are, the dictionary programme
         # as the lists below (made when first asked for).
         self.first = first  # per edge: the first threshold number under which it counts
-        self.late = late
         self.needed_mask = needed
         self.breaks_mask = breaks
         self.height = height
         self.top = top
         self.structure = shape
-        self.loop_members = {members[0]: members for members in shape.loops}
-
-    @cached_property
-    def first_by_node(self) -> dict[int, tuple[int, ...]]:
-        """Per needed node with an edge that does not always count: each edge's first
-        threshold number, in dependency order."""
-        late, first, graph = self.late, self.first, self.graph
-        if not late.any():
-            return {}
-        has_late = np.zeros(len(graph), dtype=bool)
-        has_late[graph.edge_source[late]] = True
-        has_late &= self.needed_mask != 0
-        begin = graph._down.start
-        chosen = np.flatnonzero(has_late)
-        positions = gather(begin, chosen)
-        firsts = first[graph._down.edge[positions]].tolist()
-        ends = np.cumsum(begin[chosen + 1] - begin[chosen]).tolist()
-        bounds = zip(chosen.tolist(), [0, *ends], ends, strict=False)
-        return {x: tuple(firsts[a:b]) for x, a, b in bounds}
-
-    @cached_property
-    def order(self) -> list[int]:
-        """The needed nodes, dependencies first."""
-        order = np.flatnonzero(self.needed_mask)
-        return order[stable_order(self.height[order], self.top)].tolist()
-
-    @cached_property
-    def needed(self) -> list[int]:
-        return self.needed_mask.tolist()
-
-    @cached_property
-    def breaks(self) -> list[int]:
-        return self.breaks_mask.tolist()
-
-    @cached_property
-    def component(self) -> list[int] | None:
-        shape = self.structure
-        return None if shape.acyclic else shape.component.tolist()
-
-    def counted(self, x: int, number: int) -> tuple[int, ...]:
-        """The dependencies of x that count under threshold `number`."""
-        firsts = self.first_by_node.get(x)
-        deps = self.graph.deps[x]
-        if firsts is None:
-            return deps
-        return tuple(d for d, f in zip(deps, firsts, strict=True) if f <= number)
 
 
 def _threshold_order(t: float | None) -> float:
     return float("inf") if t is None else t
 
 
-class _Programme:
-    """SPOF sets of every node the chosen services depend on, under each of their thresholds.
+class _Layout:
+    """The programme's work laid out over numpy arrays before the pass in Python starts.
 
-    Per threshold number t and node x: `spofs[t][x]` the nodes whose failure alone takes x down
-    (x included), None when x is down with nothing failed, as a dictionary that gives for each
-    of them the dependency of x through which its failure arrives (the first in dependency
-    order; x for x itself): the next link of a witness, so that walking these links from a
-    service down to a SPOF gives its witness without searching; `marks[t][x]` the nodes x depends on
+    A node needed under several thresholds has one entry, a *class*, per run of thresholds
+    between which nothing below it starts to count (most nodes of a supply map have one class).
+    `class_of(x, t)` is the class of node x under threshold number t; per class c: `node[c]`,
+    and its counted dependencies as the classes `deps[start[c]:end[c]]`, in dependency order.
+    `tasks` lists the classes outside loops, dependencies first; `stops` says where, in that
+    order, each loop is solved, with the threshold numbers of its classes. Both forms of the
+    programme keep their values per class, so the pass neither filters edges by switchover time
+    nor copies answers between thresholds."""
+
+    def __init__(self, graph: DependencyGraph, plan: _Plan) -> None:
+        count = self.count = len(plan.thresholds)
+        down = graph._down
+        # Needed (node, threshold) slots, by node then threshold, and their classes: a new class
+        # starts at a node's first needed threshold and wherever an edge below it starts to count.
+        shifts = np.arange(count, dtype=np.int64)
+        slots = np.flatnonzero((plan.needed_mask[:, None] >> shifts) & 1)
+        nodes = slots // count
+        numbers = slots - nodes * count
+        below = plan.breaks_mask[nodes] & ((np.int64(2) << numbers) - 1)
+        starts = np.ones(len(slots), dtype=bool)
+        starts[1:] = (nodes[1:] != nodes[:-1]) | (below[1:] != below[:-1])
+        # slot x * count + t -> class (-1: x not needed under t)
+        table = np.full(len(graph) * count, -1, dtype=np.int64)
+        table[slots] = np.cumsum(starts) - 1
+        node = nodes[starts]
+        number = numbers[starts]
+        # Each class's counted dependencies, as classes, grouped by class.
+        begin = down.start
+        positions = gather(begin, node)
+        owner = np.repeat(np.arange(len(node)), begin[node + 1] - begin[node])
+        counts = plan.first[down.edge[positions]] <= number[owner]
+        owner = owner[counts]
+        deps = table[down.index[positions[counts]] * count + number[owner]]
+        sizes = np.bincount(owner, minlength=len(node))
+        end = np.cumsum(sizes)
+        start = end - sizes
+        self.table = table
+        self.node_array = node
+        self.node: list[int] = node.tolist()
+        self.deps: list[int] = deps.tolist()
+        self.start: list[int] = start.tolist()
+        self.end: list[int] = end.tolist()
+        # The order of the pass: by height; loops are solved whole, after the classes of their
+        # height (nothing at the same height depends on them).
+        shape = plan.structure
+        order = stable_order(plan.height[node], plan.top)
+        looped = np.zeros(len(graph), dtype=bool)
+        for members in shape.loops:
+            looped[members] = True
+        tasks = order[~looped[node[order]]]
+        heights = plan.height[node[tasks]]
+        stops = []
+        for members in shape.loops:
+            first = members[0]
+            lo, hi = np.searchsorted(node, [first, first + 1]).tolist()
+            at = int(np.searchsorted(heights, plan.height[first], side="right"))
+            stops.append((at, members, number[lo:hi].tolist()))
+        stops.sort(key=lambda stop: stop[0])
+        self.stops: list[tuple[int, list[int], list[int]]] = stops
+        self.tasks = tasks
+        self._start_array, self._end_array = start, end
+        self._k = graph.k_array
+
+    def class_of(self, x: int, t: int) -> int:
+        """The class of node x under threshold number t."""
+        return self.table.item(x * self.count + t)
+
+    def dep_classes(self, c: int) -> list[int]:
+        return self.deps[self.start[c] : self.end[c]]
+
+    def counted(self, x: int, t: int) -> list[int]:
+        """The dependencies of x that count under threshold number t."""
+        node = self.node
+        return [node[d] for d in self.dep_classes(self.class_of(x, t))]
+
+    def sweep(
+        self,
+        own: np.ndarray,
+        run: Callable[[list[int], list[int], list[int], list[int], list[int]], None],
+        loop: Callable[[list[int]], None],
+    ) -> None:
+        """The pass: `run(classes, owns, ks, starts, ends)` over the classes outside loops,
+        dependencies first, with `loop(classes)` called for each loop's classes under each of
+        its thresholds where it falls; `own` gives, per node, what `run` is handed for it."""
+        tasks = self.tasks
+        task_nodes = self.node_array[tasks]
+        columns = (
+            tasks.tolist(),
+            own[task_nodes].tolist(),
+            self._k[task_nodes].tolist(),
+            self._start_array[tasks].tolist(),
+            self._end_array[tasks].tolist(),
+        )
+        done = 0
+        for at, members, numbers in self.stops:
+            run(*(column[done:at] for column in columns))
+            for t in numbers:
+                loop([self.class_of(x, t) for x in members])
+            done = at
+        run(*(column[done:] for column in columns))
+
+
+class _Programme:
+    """SPOF sets of every node the chosen services depend on, under each of their thresholds,
+    per class of the layout.
+
+    `values[c]`: the nodes whose failure alone takes the class's node x down (x included),
+    None when x is down with nothing failed, as a dictionary that gives for each of them the
+    class of the dependency through which its failure arrives (the first in dependency order;
+    c itself for x): the next link of a witness, so that walking these links from a service
+    down to a SPOF gives its witness without searching. `marks[c]`: the nodes x depends on
     (counted edges, x included) that the reports look at: those down with nothing failed (gaps)
-    and those a single failure defeats by taking out two or more alternatives at once;
-    `defeated[t][x]` those single failures."""
+    and those a single failure defeats by taking out two or more alternatives at once; only the
+    classes in `marked` have any. `defeated[c]`: those single failures."""
 
     def __init__(self, graph: DependencyGraph, plan: _Plan) -> None:
         self.graph = graph
-        self.plan = plan
-        count = len(plan.thresholds)
-        n = len(graph)
-        self.spofs: list[list[Hops | None]] = [[None] * n for _ in range(count)]
-        self.marks: list[list[frozenset[int]]] = [[_EMPTY] * n for _ in range(count)]
-        self.defeated: list[dict[int, set[int]]] = [{} for _ in range(count)]
-        low = [(2 << t) - 1 for t in range(count)]
-        needed, breaks, k = plan.needed, plan.breaks, graph.k
-        component = plan.component
-        spofs, marks, defeated = self.spofs, self.marks, self.defeated
-        first_by_node, all_deps = plan.first_by_node, graph.deps
-        # The hot loop: one pass over the nodes, dependencies first, written out by hand.
-        for x in plan.order:
-            mask, cut = needed[x], breaks[x]
-            if component is not None and (component[x] != x or x in plan.loop_members):
-                if component[x] == x:
-                    self._solve_loop(plan.loop_members[x], mask, cut, low)
-                continue
-            kx = k[x]
-            if not all_deps[x]:
-                # No dependencies: down by its own failure only, under every threshold (or,
-                # needing some, down with nothing failed).
-                value, mark = ({x: x}, _EMPTY) if kx == 0 else (None, frozenset((x,)))
-                while mask:
-                    bit = mask & -mask
-                    mask ^= bit
-                    t = bit.bit_length() - 1
-                    spofs[t][x] = value
-                    marks[t][x] = mark
-                continue
-            firsts = first_by_node.get(x)
-            previous_class = previous = -1
-            while mask:
-                bit = mask & -mask
-                mask ^= bit
-                t = bit.bit_length() - 1
-                klass = (cut & low[t]).bit_length()
-                if klass == previous_class:
-                    # Nothing below x changes between the two thresholds: same answers.
-                    spofs[t][x] = spofs[previous][x]
-                    marks[t][x] = marks[previous][x]
-                    found = defeated[previous].get(x)
-                    if found is not None:
-                        defeated[t][x] = found
-                    continue
-                previous_class, previous = klass, t
-                ds = all_deps[x]
-                if firsts is not None:
-                    ds = tuple(d for d, f in zip(ds, firsts, strict=True) if f <= t)
-                spofs_t = spofs[t]
-                sets = list(map(spofs_t.__getitem__, ds))
-                flagged = False
-                result: Hops | None
-                if kx == 0:
-                    # `all`: down when any dependency is; the union of their sets.
-                    if None in sets:
-                        result = None
-                        flagged = True
-                    elif sets:
-                        # Built from the last to the first: earlier dependencies win.
-                        last = len(sets) - 1
-                        result = dict.fromkeys(sets[last], ds[last])  # type: ignore[arg-type]
-                        while last:
-                            last -= 1
-                            result.update(dict.fromkeys(sets[last], ds[last]))  # type: ignore[arg-type]
-                        result[x] = x
-                    else:
-                        result = {x: x}
+        layout = self.layout = _Layout(graph, plan)
+        classes = len(layout.node)
+        self.values: list[Hops | None] = [None] * classes
+        self.marks: list[frozenset[int]] = [_EMPTY] * classes
+        self.marked: set[int] = set()
+        self.defeated: dict[int, set[int]] = {}
+        layout.sweep(np.arange(len(graph)), self._run, self._loop)
+
+    def _run(
+        self,
+        classes: list[int],
+        nodes: list[int],
+        ks: list[int],
+        starts: list[int],
+        ends: list[int],
+    ) -> None:
+        """The hot loop over classes outside loops, dependencies first, written out by hand."""
+        values, marks, marked, defeated = self.values, self.marks, self.marked, self.defeated
+        deps = self.layout.deps
+        value_of, mark_of = values.__getitem__, marks.__getitem__
+        unmarked = marked.isdisjoint
+        for c, x, kx, a, b in zip(classes, nodes, ks, starts, ends, strict=True):
+            ds = deps[a:b]
+            sets = list(map(value_of, ds))
+            flagged = False
+            result: Hops | None
+            if kx == 0:
+                # `all`: down when any dependency is; the union of their sets.
+                if None in sets:
+                    result = None
+                    flagged = True
+                elif sets:
+                    # Built from the last to the first: earlier dependencies win.
+                    last = len(sets) - 1
+                    result = dict.fromkeys(sets[last], ds[last])  # type: ignore[arg-type]
+                    while last:
+                        last -= 1
+                        result.update(dict.fromkeys(sets[last], ds[last]))  # type: ignore[arg-type]
+                    result[x] = c
                 else:
-                    if None in sets:
-                        live_ds = [d for d, s in zip(ds, sets, strict=True) if s is not None]
-                        live = [s for s in sets if s is not None]
-                    else:
-                        live_ds, live = ds, sets  # type: ignore[assignment]
-                    need = len(ds) - kx + 1
-                    down = len(ds) - len(live)
-                    if need <= 0 or down >= need:
-                        result = None
-                        flagged = True
-                    else:
-                        m = need - down
-                        defeats: set[int] | None = None
-                        if not live:
-                            result = {x: x}
-                        elif m == len(live):
-                            # In every live set: the first live dependency carries them all,
-                            # and with two or more alternatives each of them defeats x.
-                            if len(live) == 1:
-                                result = dict.fromkeys(live[0], live_ds[0])
-                            else:
-                                common = live[0].keys() & live[1].keys()
-                                for other in live[2:]:
-                                    common &= other.keys()
-                                result = dict.fromkeys(common, live_ds[0])
-                                defeats = common
-                        elif m == 1:
-                            result = _union(live_ds, live)
+                    result = {x: c}
+            else:
+                if None in sets:
+                    live_ds = [d for d, s in zip(ds, sets, strict=True) if s is not None]
+                    live = [s for s in sets if s is not None]
+                else:
+                    live_ds, live = ds, sets  # type: ignore[assignment]
+                need = len(ds) - kx + 1
+                down = len(ds) - len(live)
+                if need <= 0 or down >= need:
+                    result = None
+                    flagged = True
+                else:
+                    m = need - down
+                    defeats: set[int] | None = None
+                    if m == len(live):
+                        # In every live set: the first live dependency carries them all, and
+                        # with two or more alternatives each of them defeats x.
+                        if len(live) == 1:
+                            result = dict.fromkeys(live[0], live_ds[0])
                         else:
-                            result = _first_carrier(live_ds, live, _at_least(live, m))
-                        result[x] = x
-                        if defeats is not None:
-                            if defeats:
-                                defeated[t][x] = defeats
-                                flagged = True
-                        elif len(result) > 1:
-                            # Single failures that take out two or more alternatives at once.
-                            defeats = {
-                                v for v in result if v != x and sum(v in s for s in live) >= 2
-                            }
-                            if defeats:
-                                defeated[t][x] = defeats
-                                flagged = True
-                spofs_t[x] = result
-                marks_t = marks[t]
-                below = list(filter(None, map(marks_t.__getitem__, ds)))
+                            common = live[0].keys() & live[1].keys()
+                            for other in live[2:]:
+                                common &= other.keys()
+                            result = dict.fromkeys(common, live_ds[0])
+                            defeats = common
+                    elif m == 1:
+                        result = _union(live_ds, live)  # type: ignore[arg-type]
+                    else:
+                        result = _first_carrier(live_ds, live, _at_least(live, m))  # type: ignore[arg-type]
+                    result[x] = c
+                    if defeats is not None:
+                        if defeats:
+                            defeated[c] = defeats
+                            flagged = True
+                    elif len(result) > 1:
+                        # Single failures that take out two or more alternatives at once.
+                        defeats = {v for v in result if v != x and sum(v in s for s in live) >= 2}
+                        if defeats:
+                            defeated[c] = defeats
+                            flagged = True
+            values[c] = result
+            # Marks are rare (gaps and common causes): a class whose dependencies have none
+            # skips their union.
+            if flagged or not unmarked(ds):
+                below = [found for found in map(mark_of, ds) if found]
                 if flagged:
                     below.append(frozenset((x,)))
-                if below:
-                    marks_t[x] = below[0] if len(below) == 1 else frozenset().union(*below)
+                marks[c] = below[0] if len(below) == 1 else frozenset().union(*below)
+                marked.add(c)
 
-    def _solve_loop(self, members: list[int], mask: int, cut: int, low: list[int]) -> None:
-        previous_class = previous = -1
-        for t in range(len(low)):
-            if not (mask >> t) & 1:
-                continue
-            klass = (cut & low[t]).bit_length()
-            if klass == previous_class:
-                self._copy(members, previous, t)
-                continue
-            previous_class, previous = klass, t
-            self._loop(members, t)
-
-    def _copy(self, members: Sequence[int], source: int, t: int) -> None:
-        spofs, marks, defeated = self.spofs, self.marks, self.defeated
-        for x in members:
-            spofs[t][x] = spofs[source][x]
-            marks[t][x] = marks[source][x]
-            found = defeated[source].get(x)
-            if found is not None:
-                defeated[t][x] = found
-
-    def _loop(self, members: list[int], t: int) -> None:
-        plan = self.plan
-        spofs_t, marks_t = self.spofs[t], self.marks[t]
+    def _loop(self, members: list[int]) -> None:
+        """A loop (its members' classes under one threshold), solved by propagating inside it
+        once per distinct pattern of failed dependencies outside it, and once per member failed
+        on its own: exactly the least fixed point restricted to the loop."""
+        values, marks, node = self.values, self.marks, self.layout.node
         inside = set(members)
-        deps = {x: plan.counted(x, t) for x in members}
+        deps = {c: self.layout.dep_classes(c) for c in members}
         k = self.graph.k
-        need = {x: 1 if k[x] == 0 else len(deps[x]) - k[x] + 1 for x in members}
-        base = {x: False for x in members}
+        need = {c: 1 if k[node[c]] == 0 else len(deps[c]) - k[node[c]] + 1 for c in members}
+        base = dict.fromkeys(members, False)
 
         def is_down(d: int) -> bool:
-            return base[d] if d in inside else spofs_t[d] is None
+            return base[d] if d in inside else values[d] is None
 
         # Down with nothing failed: the least fixed point inside, given what is down outside.
         changed = True
         while changed:
             changed = False
-            for x in members:
-                if not base[x] and (need[x] <= 0 or sum(map(is_down, deps[x])) >= need[x]):
-                    base[x] = changed = True
-        alive = [x for x in members if not base[x]]
+            for c in members:
+                if not base[c] and (need[c] <= 0 or sum(map(is_down, deps[c])) >= need[c]):
+                    base[c] = changed = True
+        alive = [c for c in members if not base[c]]
         dependants: dict[int, list[int]] = defaultdict(list)
         start: dict[int, int] = {}
-        for x in alive:
-            start[x] = sum(map(is_down, deps[x]))
-            for d in deps[x]:
-                dependants[d].append(x)
+        for c in alive:
+            start[c] = sum(map(is_down, deps[c]))
+            for d in deps[c]:
+                dependants[d].append(c)
 
         def propagate(seeds: Iterable[int]) -> dict[int, int]:
-            """Members down once `seeds` are down (least fixed point), each with its cause: the
-            dependency whose failure broke its requirement (a seed member is its own cause)."""
+            """Members down once `seeds` (classes) are down (least fixed point), each with its
+            cause: the dependency whose failure broke its requirement (a seed member is its own
+            cause)."""
             count = dict(start)
             cause: dict[int, int] = {j: j for j in seeds if j in inside}
             stack = list(seeds)
             while stack:
                 j = stack.pop()
-                for x in dependants.get(j, ()):
-                    if x not in cause:
-                        count[x] += 1
-                        if count[x] >= need[x]:
-                            cause[x] = j
-                            stack.append(x)
+                for c in dependants.get(j, ()):
+                    if c not in cause:
+                        count[c] += 1
+                        if count[c] >= need[c]:
+                            cause[c] = j
+                            stack.append(c)
             return cause
 
-        # Per member: each failure that takes it down, with its cause (the next link of the
-        # witness): runs are disjoint in their candidates, so no failure is seen twice.
-        result: dict[int, Hops] = {x: {} for x in alive}
+        # Per member: each failure (a node) that takes it down, with its cause (the next link
+        # of the witness): runs are disjoint in their candidates, so no failure is seen twice.
+        result: dict[int, Hops] = {c: {} for c in alive}
         if alive:
             # Outside candidates, grouped by which outside dependencies they take down together.
             signature: dict[int, list[int]] = defaultdict(list)
-            outside = sorted({d for x in alive for d in deps[x] if d not in inside})
+            outside = sorted({d for c in alive for d in deps[c] if d not in inside})
             for d in outside:
-                found = spofs_t[d]
+                found = values[d]
                 if found is not None:
                     for v in found:
                         signature[v].append(d)
@@ -720,36 +740,59 @@ class _Programme:
                 by_signature[tuple(sig)].add(v)
             for sig, candidates in by_signature.items():
                 cause = propagate(sig)
-                for x, j in cause.items():
-                    result[x].update(dict.fromkeys(candidates, j))
+                for c, j in cause.items():
+                    result[c].update(dict.fromkeys(candidates, j))
             for v in alive:
                 cause = propagate([v])
-                for x, j in cause.items():
-                    result[x][v] = j
-        for x in members:
-            spofs_t[x] = None if base[x] else result[x]
-        for x in alive:
-            live = [s for s in (spofs_t[d] for d in deps[x]) if s is not None]
-            if k[x] and len(result[x]) > 1:
-                defeats = {v for v in result[x] if v != x and sum(v in s for s in live) >= 2}
+                for c, j in cause.items():
+                    result[c][node[v]] = j
+        for c in members:
+            values[c] = None if base[c] else result[c]
+        for c in alive:
+            x = node[c]
+            live = [s for s in (values[d] for d in deps[c]) if s is not None]
+            if k[x] and len(result[c]) > 1:
+                defeats = {v for v in result[c] if v != x and sum(v in s for s in live) >= 2}
                 if defeats:
-                    self.defeated[t][x] = defeats
+                    self.defeated[c] = defeats
         # What each member depends on: a fixed point, as slow alternatives may have been
         # removed and the members need not reach one another any more.
-        own = {x: frozenset((x,)) if base[x] or x in self.defeated[t] else _EMPTY for x in members}
-        reach = {
-            x: own[x].union(*(marks_t[d] for d in deps[x] if d not in inside)) for x in members
+        own = {
+            c: frozenset((node[c],)) if base[c] or c in self.defeated else _EMPTY for c in members
         }
+        reach = {c: own[c].union(*(marks[d] for d in deps[c] if d not in inside)) for c in members}
         changed = True
         while changed:
             changed = False
-            for x in members:
-                grown = reach[x].union(*(reach[d] for d in deps[x] if d in inside))
-                if len(grown) != len(reach[x]):
-                    reach[x] = grown
+            for c in members:
+                grown = reach[c].union(*(reach[d] for d in deps[c] if d in inside))
+                if len(grown) != len(reach[c]):
+                    reach[c] = grown
                     changed = True
-        for x in members:
-            marks_t[x] = reach[x]
+        for c in members:
+            marks[c] = reach[c]
+            if reach[c]:
+                self.marked.add(c)
+
+    # What the reports read (the bit-set programme answers the same questions).
+
+    def is_down(self, c: int) -> bool:
+        """Is class c down with nothing failed?"""
+        return self.values[c] is None
+
+    def mark_nodes(self, c: int) -> Iterable[int]:
+        return self.marks[c]
+
+    def defeat_hits(self, cx: int, cs: int, s: int) -> Iterable[int]:
+        """The SPOFs of service s (class cs) that defeat class cx."""
+        hit = self.defeated.get(cx)
+        if hit is None:
+            return ()
+        return [v for v in hit.intersection(self.values[cs]) if v != s]  # type: ignore[arg-type]
+
+    def spofs(self, s: int, c: int, defeats: dict[int, tuple[str, ...]]) -> Spofs:
+        graph = self.graph
+        return Spofs(graph.node_ids, graph.index, s, c, self.values, self.layout.node, defeats)
 
 
 _EMPTY: frozenset[int] = frozenset()
@@ -807,68 +850,25 @@ def _reports(graph: DependencyGraph, chosen: list[int]) -> list[ServiceReport]:
     if not chosen:
         return []
     plan = _Plan(graph, chosen)
+    programme: _Programme | BitProgramme
     if len(graph) <= BIT_SETS_MAX_NODES:
-        return _bit_reports(graph, plan, chosen)
-    programme = _Programme(graph, plan)
+        # Imported here: spof_bits builds on this module's types.
+        from vendor_portal.graph.domain.spof_bits import BitProgramme
+
+        programme = BitProgramme(graph, plan)
+    else:
+        programme = _Programme(graph, plan)
     ids = graph.node_ids
-    reports: list[ServiceReport] = []
-    for s, t in zip(chosen, plan.number, strict=True):
-        threshold = plan.thresholds[t]
-        spofs_t = programme.spofs[t]
-        defeated_t = programme.defeated[t]
-        marks = programme.marks[t][s]
-
-        def is_base(d: int, spofs_t: list = spofs_t) -> bool:
-            return spofs_t[d] is None
-
-        gap_nodes = [g for g in marks if spofs_t[g] is None]
-        gaps = tuple(
-            sorted(
-                (
-                    _gap(graph, g, plan.counted(g, t), is_base)
-                    for g in gap_nodes
-                    if g != s or (graph.k[g] and len(plan.counted(g, t)) - graph.k[g] + 1 <= 0)
-                ),
-                key=lambda gap: (not gap.unmet, graph.index[gap.node]),
-            )
-        )
-        if spofs_t[s] is None:
-            reports.append(ServiceReport(ids[s], threshold, True, (), gaps))
-            continue
-        defeats: dict[int, list[str]] = {}
-        if defeated_t:
-            own = spofs_t[s]
-            for x in marks:
-                hit = defeated_t.get(x)
-                if hit is None:
-                    continue
-                for v in hit.intersection(own):  # type: ignore[arg-type]
-                    if v != s:
-                        defeats.setdefault(v, []).append(ids[x])
-        spofs = Spofs(
-            ids, graph.index, s, spofs_t, {v: tuple(sorted(found)) for v, found in defeats.items()}
-        )
-        reports.append(ServiceReport(ids[s], threshold, False, spofs, gaps))
-    return _order(graph, reports)
-
-
-def _bit_reports(graph: DependencyGraph, plan: _Plan, chosen: list[int]) -> list[ServiceReport]:
-    """`_spof_reports` on the bit-set programme: the same reports, read from integers."""
-    # Imported here: spof_bits builds on this module's types.
-    from vendor_portal.graph.domain.spof_bits import DOWN, BitProgramme, BitSpofs
-
-    programme = BitProgramme(graph, plan)
-    ids = graph.node_ids
-    values, defeated, class_of = programme.values, programme.defeated, programme.class_of
+    layout = programme.layout
+    class_of, is_down = layout.class_of, programme.is_down
     # A gap node's Gap is the same for every service that reaches it under the same class.
     gap_of: dict[int, Gap] = {}
 
-    def gap(g: int, t: int) -> Gap:
-        cg = class_of(g, t)
+    def gap(g: int, t: int, cg: int) -> Gap:
         found = gap_of.get(cg)
         if found is None:
-            counted = programme.counted(g, t)
-            down = {d for d in counted if values[class_of(d, t)] == DOWN}
+            counted = layout.counted(g, t)
+            down = {d for d in counted if is_down(class_of(d, t))}
             found = gap_of[cg] = _gap(graph, g, counted, down.__contains__)
         return found
 
@@ -876,35 +876,26 @@ def _bit_reports(graph: DependencyGraph, plan: _Plan, chosen: list[int]) -> list
     for s, t in zip(chosen, plan.number, strict=True):
         threshold = plan.thresholds[t]
         c = class_of(s, t)
-        marks = programme.nodes_of(programme.marks[c])
+        marks = programme.mark_nodes(c)
         ranked = []
         for g in marks:
-            if values[class_of(g, t)] == DOWN:
-                found = gap(g, t)
+            cg = class_of(g, t)
+            if is_down(cg):
+                found = gap(g, t, cg)
                 if g != s or found.unmet:  # the service itself only when its need is unmet
                     ranked.append((not found.unmet, g, found))
         ranked.sort()  # nodes are unique: the gaps are never compared
-        gaps = [found for _unmet, _g, found in ranked]
-        own = values[c]
-        if own == DOWN:
-            reports.append(ServiceReport(ids[s], threshold, True, (), tuple(gaps)))
+        gaps = tuple(found for _unmet, _g, found in ranked)
+        if is_down(c):
+            reports.append(ServiceReport(ids[s], threshold, True, (), gaps))
             continue
-        own &= ~(1 << programme.bit_of[s])
         defeats: dict[int, list[str]] = {}
-        if defeated:
+        if programme.defeated:
             for x in marks:
-                hit = defeated.get(class_of(x, t), 0) & own
-                for v in programme.nodes_of(hit) if hit else ():
+                for v in programme.defeat_hits(class_of(x, t), c, s):
                     defeats.setdefault(v, []).append(ids[x])
-        spofs = BitSpofs(
-            ids,
-            graph.index,
-            s,
-            programme,
-            c,
-            {v: tuple(sorted(found)) for v, found in defeats.items()},
-        )
-        reports.append(ServiceReport(ids[s], threshold, False, spofs, tuple(gaps)))
+        spofs = programme.spofs(s, c, {v: tuple(sorted(found)) for v, found in defeats.items()})
+        reports.append(ServiceReport(ids[s], threshold, False, spofs, gaps))
     return _order(graph, reports)
 
 
@@ -917,8 +908,12 @@ def single_failures(graph: DependencyGraph, nodes: Iterable[int]) -> dict[int, f
         return {}
     with collector_paused():
         programme = _Programme(graph, _Plan(graph, chosen, [None] * len(chosen)))
-    spofs = programme.spofs[0]
-    return {x: _EMPTY if spofs[x] is None else frozenset(spofs[x]) for x in chosen}  # type: ignore[arg-type]
+    values, class_of = programme.values, programme.layout.class_of
+    out = {}
+    for x in chosen:
+        found = values[class_of(x, 0)]
+        out[x] = _EMPTY if found is None else frozenset(found)
+    return out
 
 
 @dataclass(frozen=True)

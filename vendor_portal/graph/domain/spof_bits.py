@@ -25,8 +25,8 @@ from operator import and_, or_
 import numpy as np
 
 from vendor_portal.graph.domain.model import DependencyGraph
-from vendor_portal.graph.domain.spof import Spof, Spofs, _new_tuple, _Plan
-from vendor_portal.graph.domain.structure import gather, stable_order
+from vendor_portal.graph.domain.spof import Spof, Spofs, _Layout, _new_tuple, _Plan
+from vendor_portal.graph.domain.structure import stable_order
 
 # Per loop member's class: (the failures it is taken down by, as bits; the class of the next
 # link of their witness).
@@ -82,33 +82,7 @@ class BitProgramme:
 
     def __init__(self, graph: DependencyGraph, plan: _Plan) -> None:
         self.graph = graph
-        self.plan = plan
-        count = self.count = len(plan.thresholds)
-        down = graph._down
-        # Needed (node, threshold) slots, by node then threshold, and their classes: a new class
-        # starts at a node's first needed threshold and wherever an edge below it starts to count.
-        shifts = np.arange(count, dtype=np.int64)
-        slots = np.flatnonzero((plan.needed_mask[:, None] >> shifts) & 1)
-        nodes = slots // count
-        numbers = slots - nodes * count
-        below = plan.breaks_mask[nodes] & ((np.int64(2) << numbers) - 1)
-        starts = np.ones(len(slots), dtype=bool)
-        starts[1:] = (nodes[1:] != nodes[:-1]) | (below[1:] != below[:-1])
-        # slot x * count + t -> class (-1: x not needed under t)
-        table = np.full(len(graph) * count, -1, dtype=np.int64)
-        table[slots] = np.cumsum(starts) - 1
-        node = nodes[starts]
-        number = numbers[starts]
-        # Each class's counted dependencies, as classes, grouped by class.
-        begin = down.start
-        positions = gather(begin, node)
-        owner = np.repeat(np.arange(len(node)), begin[node + 1] - begin[node])
-        counts = plan.first[down.edge[positions]] <= number[owner]
-        owner = owner[counts]
-        dep_slots = down.index[positions[counts]] * count + number[owner]
-        deps = table[dep_slots]
-        end = np.cumsum(np.bincount(owner, minlength=len(node)))
-        start = end - np.bincount(owner, minlength=len(node))
+        layout = self.layout = _Layout(graph, plan)
         # Bit positions: the needed nodes by height, so that a set, which holds only nodes below
         # its own, is a short integer low in the map (a quarter of the length on supply maps).
         needed_nodes = np.flatnonzero(plan.needed_mask)
@@ -117,47 +91,16 @@ class BitProgramme:
         bit[at] = np.arange(len(at))
         self.node_at: list[int] = at.tolist()  # bit position -> node
         self.bit_of: list[int] = bit.tolist()  # node -> bit position (-1: not needed)
-        self.classes = table
-        self.node: list[int] = node.tolist()
-        self.bit: list[int] = bit[node].tolist()  # per class: its node's bit position
-        self.deps: list[int] = deps.tolist()
-        self.start: list[int] = start.tolist()
-        self.end: list[int] = end.tolist()
-        self.values: list[int] = [0] * len(node)
-        self.marks: list[int] = [0] * len(node)
+        self.node = layout.node
+        self.bit: list[int] = bit[layout.node_array].tolist()  # per class: its node's bit
+        self.deps, self.start, self.end = layout.deps, layout.start, layout.end
+        classes = len(layout.node)
+        self.values: list[int] = [0] * classes
+        self.marks: list[int] = [0] * classes
         self.defeated: dict[int, int] = {}
         self.marked: set[int] = set()  # the classes with marks
         self.loop_links: dict[int, LoopLinks] = {}
-        # The pass: classes dependencies first (by height), loops solved whole at their height.
-        shape = plan.structure
-        order = stable_order(plan.height[node], plan.top)
-        looped = np.zeros(len(graph), dtype=bool)
-        for members in shape.loops:
-            looped[members] = True
-        tasks = order[~looped[node[order]]]
-        heights = plan.height[node[tasks]]
-        stops = []
-        for members in shape.loops:
-            first = members[0]
-            lo, hi = np.searchsorted(node, [first, first + 1]).tolist()
-            at = int(np.searchsorted(heights, plan.height[first], side="right"))
-            stops.append((at, members, number[lo:hi].tolist()))
-        stops.sort(key=lambda stop: stop[0])
-        task_nodes = node[tasks]
-        columns = (
-            tasks.tolist(),
-            bit[task_nodes].tolist(),
-            graph.k_array[task_nodes].tolist(),
-            start[tasks].tolist(),
-            end[tasks].tolist(),
-        )
-        done = 0
-        for at, members, numbers_of_loop in stops:
-            self._run(*(column[done:at] for column in columns))
-            for t in numbers_of_loop:
-                self._loop([table.item(x * count + t) for x in members])
-            done = at
-        self._run(*(column[done:] for column in columns))
+        layout.sweep(bit, self._run, self._loop)
 
     def _run(
         self,
@@ -234,19 +177,28 @@ class BitProgramme:
                 marks[c] = mark
                 marked.add(c)
 
-    def class_of(self, x: int, t: int) -> int:
-        """The class of node x under threshold number t."""
-        return self.classes.item(x * self.count + t)
-
     def nodes_of(self, bits: int) -> list[int]:
         """The nodes of a set, by bit position."""
         node_at = self.node_at
         return [node_at[b] for b in bits_of(bits)]
 
-    def counted(self, x: int, t: int) -> list[int]:
-        """The dependencies of x that count under threshold number t."""
-        c = self.classes.item(x * self.count + t)
-        return [self.node[d] for d in self.deps[self.start[c] : self.end[c]]]
+    # What the reports read (the dictionary programme answers the same questions).
+
+    def is_down(self, c: int) -> bool:
+        """Is class c down with nothing failed?"""
+        return self.values[c] == DOWN
+
+    def mark_nodes(self, c: int) -> list[int]:
+        return self.nodes_of(self.marks[c])
+
+    def defeat_hits(self, cx: int, cs: int, s: int) -> list[int]:
+        """The SPOFs of service s (class cs) that defeat class cx."""
+        hit = self.defeated.get(cx, 0) & self.values[cs] & ~(1 << self.bit[cs])
+        return self.nodes_of(hit) if hit else []
+
+    def spofs(self, s: int, c: int, defeats: dict[int, tuple[str, ...]]) -> BitSpofs:
+        graph = self.graph
+        return BitSpofs(graph.node_ids, graph.index, s, self, c, defeats)
 
     def _loop(self, members: list[int]) -> None:
         """A loop (its members' classes, under one threshold): the least fixed point inside
@@ -405,7 +357,7 @@ class BitProgramme:
 class BitSpofs(Spofs):
     """`Spofs` read from a `BitProgramme`: the same SPOFs, witnesses and order."""
 
-    __slots__ = ("_class", "_programme")
+    __slots__ = ("_programme",)
 
     def __init__(
         self,
@@ -416,11 +368,10 @@ class BitSpofs(Spofs):
         klass: int,
         defeats: dict[int, tuple[str, ...]],
     ) -> None:
-        super().__init__(ids, index, service, (), defeats)
+        super().__init__(ids, index, service, klass, (), (), defeats)
         self._programme = programme
-        self._class = klass  # the service's class in the programme (under its RTO)
 
-    def _own(self) -> int:
+    def _own(self) -> int:  # type: ignore[override]
         programme = self._programme
         return programme.values[self._class] & ~(1 << programme.bit[self._class])
 
