@@ -16,9 +16,9 @@ regions, a few loops; `vendor_portal.graph.domain.synthetic`), in one process:
 3. **1,000,000 edges, SPOFs**: all SPOF sets with witnesses on the graph as loaded, its time and
    the memory it takes on top of the loaded graph (target: under 5 s and 1 GB), against
    networkx computing the plain descendants of every service on the same graph (target: no
-   slower; ratio printed). Each witness is kept as links from node to node (one step each, no
-   search) and made into a tuple when read; the time to read every SPOF and witness afterwards
-   is printed too (not part of the target).
+   slower; ratio printed; best of two runs each, alternated). Each witness is kept as links
+   from node to node (one step each, no search) and made into a tuple when read; the time to
+   read every SPOF and witness afterwards is printed too (not part of the target).
 4. **1,000,000 edges, one scenario**: the cloud region most depended on fails (the largest
    scenario of the map: thousands of nodes down), once cold and then warm (target: under
    100 ms warm).
@@ -549,12 +549,24 @@ def large(args: argparse.Namespace) -> dict:
     out["memory"] = max(out["memory"], traced)
     print(f"  tracemalloc: {traced:.0f} MB allocated at peak during the analysis")
     gc.collect()
+    # The comparison: networkx, then the engine again, then networkx again, the best of each
+    # kept, so that a pause of the machine (a database checkpoint after the loads, another
+    # process) in one run decides neither side.
     nx_time, reached = nx_descendants(graph)
-    out["nx"] = nx_time
-    print(f"  networkx descendants of every service {nx_time} ({reached:,} nodes reached)")
+    gc.collect()
+    with Timer() as again:
+        result = spof_reports(graph)
+    del result
+    gc.collect()
+    nx_again, _reached = nx_descendants(graph)
+    engine_best = min(spof_time, again, key=lambda timer: timer.wall)
+    nx_time = min(nx_time, nx_again, key=lambda timer: timer.wall)
+    out["nx"], out["nx_engine"] = nx_time, engine_best
+    print(f"  engine again {again}")
+    print(f"  networkx descendants of every service, best of 2: {nx_time} ({reached:,} reached)")
     print(
-        f"  ratio networkx / engine: {nx_time.wall / spof_time.wall:.2f} wall, "
-        f"{nx_time.cpu / spof_time.cpu:.2f} CPU"
+        f"  ratio networkx / engine (best of 2 each, alternated): "
+        f"{nx_time.wall / engine_best.wall:.2f} wall, {nx_time.cpu / engine_best.cpu:.2f} CPU"
     )
 
     import numpy as np
@@ -625,8 +637,8 @@ def main(argv: list[str] | None = None) -> int:
         ),
         (
             "1M edges: no slower than networkx descendants",
-            second["spof"].wall <= second["nx"].wall,
-            f"ratio {second['nx'].wall / second['spof'].wall:.2f}",
+            second["nx_engine"].wall <= second["nx"].wall,
+            f"ratio {second['nx'].wall / second['nx_engine'].wall:.2f} (best of 2 each)",
         ),
         *(
             (
