@@ -17,13 +17,17 @@ Two routes to the same answer:
   one pass per RTO, the programme visits only the nodes some service depends on, under the RTOs
   of those services, and computes a node's sets once for all RTOs between which nothing below it
   changes (no edge below it starts to count): low in a supply map that is nearly every node.
-  A node's set is a dictionary of node positions, so its cost follows the size of its answer,
-  not the size of the graph; each member maps to the first dependency (in dependency order)
-  whose set holds it, the one that carries its failure up (in a loop: the member or outside
-  dependency whose failure broke the requirement). Those links are the witnesses: from the
-  service down, follow the failed node's link at each node until the node itself, O(length of
-  the chain) with no search. `Spofs` keeps them so, and makes a `Spof` with its witness tuple
-  when it is read (half a million of them on a large map), shortest chains first.
+  Each such node and run of RTOs is a *class*; `_Layout` works out every class and its counted
+  dependencies (as classes) over numpy arrays before the pass, so that the pass in Python does
+  no filtering by switchover time and no copying between RTOs, only the sets.
+  A class's set is a dictionary of node positions, so its cost follows the size of its answer,
+  not the size of the graph; each member maps to the class of the first dependency (in
+  dependency order) whose set holds it, the one that carries its failure up (in a loop: the
+  member or outside dependency whose failure broke the requirement). Those links are the
+  witnesses: from the service down, follow the failed node's link at each class until the node
+  itself, O(length of the chain) with no search. `Spofs` keeps them so, and makes a `Spof` with
+  its witness tuple when it is read (half a million of them on a large map), shortest chains
+  first.
 
   On maps of up to `BIT_SETS_MAX_NODES` nodes the same programme keeps each set as the bits of
   one Python integer instead (`spof_bits`): unions, intersections and k-of-n counts are then a

@@ -1,13 +1,16 @@
 """The SPOF programme on bit sets, for graphs of up to `spof.BIT_SETS_MAX_NODES` nodes.
 
-The same dynamic programme as `spof._Programme`, with the same answers, but each node's SPOF set
-is one Python integer whose bit v says "v's failure alone takes this node down". On a supply map
+The same dynamic programme as `spof._Programme`, over the same layout of classes
+(`spof._Layout`) and with the same answers, but each class's SPOF set is one Python integer
+whose bit b says "the failure of the node at bit position b alone takes this node down" (bit
+positions number the needed nodes from the bottom of the map up, so that sets low in the map are
+short integers), and "down with nothing failed" is -1, every bit set. On a supply map
 of a few thousand nodes a union, an intersection or a k-of-n count is then a handful of integer
 operations whatever the size of the sets, where the dictionaries of `_Programme` pay per member.
 Dictionaries win again on large maps, where sets are sparse and an integer of n bits per node
 would cost n^2/8 bytes: hence the limit.
 
-The dictionaries also carried each member's next witness link (the first dependency whose set
+The dictionaries also carry each member's next witness link (the first dependency whose set
 holds it). Here that link is not stored: it is the same rule applied when a witness is read,
 "the first counted dependency whose bit set holds v", which a bit test answers. Reading every
 SPOF of a service follows all its witnesses at once, top down: the members a node passes on to
@@ -67,17 +70,12 @@ DOWN = -1
 class BitProgramme:
     """SPOF sets of every node the chosen services depend on, under each of their thresholds.
 
-    As `spof._Programme`, with integers for sets, in a flat table. A node needed under several
-    thresholds has one entry, a *class*, per run of thresholds between which nothing below it
-    starts to count (most nodes of a supply map have one). `class_of(x, t)` is the class of
-    node x under threshold number t; per class c: `values[c]` its SPOF set (`DOWN`
-    when down with nothing failed), `marks[c]` the gaps and defeated nodes it depends on (as
-    bits), `defeated[c]` the single failures that take out two or more of its alternatives at
-    once (absent: none), and its counted dependencies as the classes
-    `deps[start[c]:end[c]]`, in dependency order. A loop member's class has `loop_links[c]`:
-    the next witness link (a class) of each failure.
-
-    The table and every class's dependencies are laid out over numpy arrays first, so the
+    As `spof._Programme`, with integers for sets, per class of the layout (`layout.class_of(x,
+    t)`): `values[c]` its SPOF set (`DOWN` when down with nothing failed), `marks[c]` the gaps
+    and defeated nodes it depends on (as bits; only the classes in `marked` have any),
+    `defeated[c]` the single failures that take out two or more of its alternatives at once
+    (absent: none). A loop member's class has `loop_links[c]`: the next witness link (a class)
+    of each failure. With every class's dependencies laid out beforehand, the
     pass in Python is one line of C-level `map`/`reduce` per class for the common `all` node."""
 
     def __init__(self, graph: DependencyGraph, plan: _Plan) -> None:
