@@ -710,21 +710,33 @@ class _Programme:
             for d in deps[c]:
                 dependants[d].append(c)
 
-        def propagate(seeds: Iterable[int]) -> dict[int, int]:
+        def propagate(seeds: Sequence[int]) -> dict[int, int]:
             """Members down once `seeds` (classes) are down (least fixed point), each with its
-            cause: the dependency whose failure broke its requirement (a seed member is its own
-            cause)."""
+            cause, the next link of the witness: the first dependency, in dependency order,
+            that was down a round earlier (a seed member is its own cause). The rule of the
+            bit-set form's loops, so that both forms give the same witnesses."""
             count = dict(start)
-            cause: dict[int, int] = {j: j for j in seeds if j in inside}
-            stack = list(seeds)
-            while stack:
-                j = stack.pop()
-                for c in dependants.get(j, ()):
-                    if c not in cause:
-                        count[c] += 1
-                        if count[c] >= need[c]:
-                            cause[c] = j
-                            stack.append(c)
+            reached = dict.fromkeys(seeds, 0)  # class -> the round it went down in
+            frontier = list(seeds)
+            round_ = 0
+            while frontier:
+                round_ += 1
+                following = []
+                for j in frontier:
+                    for c in dependants.get(j, ()):
+                        if c not in reached:
+                            count[c] += 1
+                            if count[c] >= need[c]:
+                                reached[c] = round_
+                                following.append(c)
+                frontier = following
+            cause: dict[int, int] = {}
+            for c, went in reached.items():
+                if c in inside:
+                    if went == 0:
+                        cause[c] = c
+                    else:
+                        cause[c] = next(d for d in deps[c] if reached.get(d, went) < went)
             return cause
 
         # Per member: each failure (a node) that takes it down, with its cause (the next link
