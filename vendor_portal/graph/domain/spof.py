@@ -401,11 +401,14 @@ class _Plan:
     at or above its switchover time. Two masks of threshold numbers per node, both worked out
     level by level over numpy arrays:
 
-    - `needed`: the thresholds under which some chosen service depends on the node (through
-      counted edges);
-    - `breaks`: the thresholds at which some edge below the node starts to count. Two thresholds
-      with no break between them see the same graph below the node, so its answers are shared:
-      most nodes low in a supply map have one answer for every RTO."""
+    - `needed_mask`: the thresholds under which some chosen service depends on the node
+      (through counted edges);
+    - `breaks_mask`: the thresholds at which some edge below the node starts to count. Two
+      thresholds with no break between them see the same graph below the node, so its answers
+      are shared: most nodes low in a supply map have one answer for every RTO (one class of
+      `_Layout`).
+
+    Thresholds are bits of a 64-bit integer: at most `PLAN_MAX_THRESHOLDS` of them."""
 
     def __init__(
         self,
@@ -456,8 +459,7 @@ class _Plan:
             edges = by_height[bounds[h] : bounds[h + 1]]
             if edges.size:
                 np.bitwise_or.at(needed, dst[edges], needed[src[edges]] & passes[edges])
-        # Kept as arrays: the bit-set programme reads them as they are, the dictionary programme
-        # as the lists below (made when first asked for).
+        # What the layout (`_Layout`) works from.
         self.first = first  # per edge: the first threshold number under which it counts
         self.needed_mask = needed
         self.breaks_mask = breaks
@@ -487,15 +489,19 @@ class _Layout:
         down = graph._down
         # Needed (node, threshold) slots, by node then threshold, and their classes: a new class
         # starts at a node's first needed threshold and wherever an edge below it starts to count.
-        shifts = np.arange(count, dtype=np.int64)
-        slots = np.flatnonzero((plan.needed_mask[:, None] >> shifts) & 1)
+        # (Each node's mask unpacked to 64 bytes, whatever the number of thresholds.)
+        bits = np.unpackbits(
+            plan.needed_mask.astype("<u8").view(np.uint8).reshape(-1, 8), axis=1, bitorder="little"
+        )
+        slots = np.flatnonzero(bits[:, :count])
         nodes = slots // count
         numbers = slots - nodes * count
         below = plan.breaks_mask[nodes] & ((np.int64(2) << numbers) - 1)
         starts = np.ones(len(slots), dtype=bool)
         starts[1:] = (nodes[1:] != nodes[:-1]) | (below[1:] != below[:-1])
-        # slot x * count + t -> class (-1: x not needed under t)
-        table = np.full(len(graph) * count, -1, dtype=np.int64)
+        # slot x * count + t -> class (-1: x not needed under t); 32 bits: with 62 thresholds
+        # on a million-edge map it is 65 MB.
+        table = np.full(len(graph) * count, -1, dtype=np.int32)
         table[slots] = np.cumsum(starts) - 1
         node = nodes[starts]
         number = numbers[starts]
