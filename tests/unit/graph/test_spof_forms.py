@@ -1,9 +1,10 @@
-"""The SPOF programme on dictionaries (`spof._Programme`, the form used above
-`spof.BIT_SETS_MAX_NODES` nodes) on hand-made graphs, each a case the random graphs of
-test_spof_properties.py reach only by chance, and on a fixed set of seeded random graphs: all
-checked in full against the brute force (SPOFs, witnesses, defeats, gaps) and through every way
-of reading `Spofs`. Also `single_failures` (what `fallbacks` reads) against its definition: fail
-one node, propagate with every alternative counted."""
+"""Both forms of the SPOF programme (bit sets, `spof_bits.BitProgramme`, up to
+`spof.BIT_SETS_MAX_NODES` nodes; dictionaries, `spof._Programme`, above) on hand-made graphs,
+each a case the random graphs of test_spof_properties.py reach only by chance, and on a fixed
+set of seeded random graphs: every graph checked in full against the brute force (SPOFs,
+witnesses, defeats, gaps), through every way of reading the SPOFs, and the two forms against
+each other (the same witnesses). Also `single_failures` (what `fallbacks` reads) against its
+definition: fail one node, propagate with every alternative counted."""
 
 from __future__ import annotations
 
@@ -33,6 +34,7 @@ from vendor_portal.graph.domain.spof import (
     single_failures,
     spof_reports,
 )
+from vendor_portal.graph.domain.spof_bits import BitSpofs
 
 
 @contextmanager
@@ -68,49 +70,65 @@ def bit_reports(g: DependencyGraph, services: list[str] | None = None) -> list[S
         return spof_reports(g, services)
 
 
+FORMS = (("bit sets", 10**9, BitSpofs), ("dictionaries", 0, Spofs))
+
+
 def checked(g: DependencyGraph, services: list[str] | None = None) -> dict[str, ServiceReport]:
-    """The dictionary programme's reports, once they have passed every check against the brute
-    force: the same answer, valid witnesses, and `Spofs` read every way (iterated, indexed,
-    sliced, one node at a time, by ids, by length, compared) telling the same story."""
+    """The reports of both forms of the programme, once each has passed every check against the
+    brute force (the same answer, valid witnesses, the SPOFs read every way: iterated, indexed,
+    sliced, one node at a time, by ids, by length, compared) and the two forms have given the
+    same SPOFs with the same witnesses. Returns the dictionary form's."""
     brute = brute_force_reports(g, services)
-    with within(2):
-        fast = dictionary_reports(g, services)
-        same_answer(fast, brute)
-        for report, reference in zip(fast, brute, strict=True):
-            assert report.threshold == reference.threshold
-            assert_valid_witnesses(g, report)
-            service = report.service
-            assert report.spof(service) is None
-            assert report.spof("no-such-node") is None
-            if report.down:
-                assert report.spofs == () and report.spof_ids == frozenset()
-                continue
-            spofs = report.spofs
-            assert type(spofs) is Spofs  # the dictionary form, not the bit form's subclass
-            found = tuple(spofs)
-            assert len(spofs) == len(found) == len(report.spof_ids)
-            assert {s.node for s in found} == report.spof_ids == spofs.ids
-            assert service not in report.spof_ids
-            # Report order: shortest witness first, then by id.
-            assert list(found) == sorted(found, key=lambda s: (len(s.witness), s.node))
-            assert [g.nodes[v].id for v in spofs.order] == [s.node for s in found]
-            assert spofs[:] == found and spofs == found and spofs == list(found)
-            assert spofs[1:] == found[1:] and spofs[::-1] == found[::-1]
-            assert spofs[-2:] == found[-2:] and spofs[:1] == found[:1]
-            assert hash(spofs) == hash(found) and repr(spofs) == f"Spofs({found!r})"
-            for i, spof in enumerate(found):
-                assert spofs[i] == spof and spofs[i - len(found)] == spof
-            with pytest.raises(IndexError):
-                spofs[len(found)]
-            for node in g.nodes:
-                one = report.spof(node.id)
-                if node.id in report.spof_ids:
-                    assert one == next(s for s in found if s.node == node.id)
-                    assert spofs.witness(node.id) == one.witness
-                    assert spofs.find(node.id) == one
-                else:
-                    assert one is None and spofs.witness(node.id) is None
-    return by_service(fast)
+    answers = []
+    for _form, limit, kind in FORMS:
+        with within(2), programme_limit(limit):
+            fast = spof_reports(g, services)
+            _check(g, fast, brute, kind)
+        answers.append(fast)
+    bits, dictionaries = answers
+    for ours, theirs in zip(bits, dictionaries, strict=True):
+        assert tuple(ours.spofs) == tuple(theirs.spofs), ours.service
+    return by_service(dictionaries)
+
+
+def _check(
+    g: DependencyGraph, fast: list[ServiceReport], brute: list[ServiceReport], kind: type
+) -> None:
+    same_answer(fast, brute)
+    for report, reference in zip(fast, brute, strict=True):
+        assert report.threshold == reference.threshold
+        assert_valid_witnesses(g, report)
+        service = report.service
+        assert report.spof(service) is None
+        assert report.spof("no-such-node") is None
+        if report.down:
+            assert report.spofs == () and report.spof_ids == frozenset()
+            continue
+        spofs = report.spofs
+        assert type(spofs) is kind
+        found = tuple(spofs)
+        assert len(spofs) == len(found) == len(report.spof_ids)
+        assert {s.node for s in found} == report.spof_ids == spofs.ids
+        assert service not in report.spof_ids
+        # Report order: shortest witness first, then by id.
+        assert list(found) == sorted(found, key=lambda s: (len(s.witness), s.node))
+        assert [g.nodes[v].id for v in spofs.order] == [s.node for s in found]
+        assert spofs[:] == found and spofs == found and spofs == list(found)
+        assert spofs[1:] == found[1:] and spofs[::-1] == found[::-1]
+        assert spofs[-2:] == found[-2:] and spofs[:1] == found[:1]
+        assert hash(spofs) == hash(found) and repr(spofs) == f"Spofs({found!r})"
+        for i, spof in enumerate(found):
+            assert spofs[i] == spof and spofs[i - len(found)] == spof
+        with pytest.raises(IndexError):
+            spofs[len(found)]
+        for node in g.nodes:
+            one = report.spof(node.id)
+            if node.id in report.spof_ids:
+                assert one == next(s for s in found if s.node == node.id)
+                assert spofs.witness(node.id) == one.witness
+                assert spofs.find(node.id) == one
+            else:
+                assert one is None and spofs.witness(node.id) is None
 
 
 def expected_single_failures(g: DependencyGraph, nodes: list[int]) -> dict[int, frozenset[int]]:
@@ -433,6 +451,71 @@ def test_k_of_n_counts_each_alternative_once_and_skips_the_dead_ones():
     assert [gap.node for gap in reports["t"].gaps] == ["dead"]
 
 
+def test_an_alternative_down_with_nothing_failed_is_not_the_way_a_failure_comes():
+    # Outside loops: the witness of r skips the dead alternative listed first.
+    g = graph(
+        [
+            ("s", "business_service"),
+            ("c", "capability", "any"),
+            ("dead", "capability"),
+            ("a", "vendor_service"),
+            ("r", "cloud_region"),
+        ],
+        [("s", "c"), ("c", "dead"), ("c", "a"), ("a", "r")],
+    )
+    report = checked(g)["s"]
+    assert report.spof("r").witness == ("r", "a", "c", "s")
+    assert report.spofs.witness("a") == ("a", "c", "s")
+
+
+def test_k_of_n_counts_each_alternative_once():
+    # 2 of 4 links: down once 3 are. r1 is under three of them, r2 under two.
+    g = graph(
+        [
+            ("s", "business_service"),
+            ("links", "capability", 2),
+            ("w", "vendor_service"),
+            ("x", "vendor_service"),
+            ("y", "vendor_service"),
+            ("z", "vendor_service"),
+            ("r1", "cloud_region"),
+            ("r2", "cloud_region"),
+        ],
+        [
+            ("s", "links"),
+            ("links", "w"),
+            ("links", "x"),
+            ("links", "y"),
+            ("links", "z"),
+            ("w", "r1"),
+            ("x", "r1"),
+            ("y", "r1"),
+            ("y", "r2"),
+            ("z", "r2"),
+        ],
+    )
+    report = checked(g)["s"]
+    assert report.spof_ids == {"links", "r1"}
+    assert report.spof("r1").defeats == ("links",)
+
+
+def test_k_of_n_with_alternatives_down_with_nothing_failed():
+    # 2 of 3, one of them without a provider: the two left are both needed.
+    g = graph(
+        [
+            ("s", "business_service"),
+            ("links", "capability", 2),
+            ("dead", "capability"),
+            ("x", "vendor_service"),
+            ("y", "vendor_service"),
+        ],
+        [("s", "links"), ("links", "dead"), ("links", "x"), ("links", "y")],
+    )
+    report = checked(g)["s"]
+    assert report.spof_ids == {"links", "x", "y"}
+    assert [gap.node for gap in report.gaps] == ["dead"]
+
+
 def test_services_down_with_nothing_failed():
     g = DependencyGraph(
         [
@@ -531,8 +614,9 @@ def test_a_node_no_chosen_service_depends_on_is_not_a_spof():
 
 def test_no_services_and_no_chosen_services():
     g = graph([("a", "component"), ("b", "vendor")], [("a", "b")])
-    assert dictionary_reports(g) == [] == brute_force_reports(g)
+    assert dictionary_reports(g) == [] == bit_reports(g) == brute_force_reports(g)
     assert dictionary_reports(parse_json(DESIGN_EXAMPLE), []) == []
+    assert bit_reports(parse_json(DESIGN_EXAMPLE), []) == []
 
 
 def test_services_with_many_spofs_and_many_gaps():
@@ -698,7 +782,7 @@ def _random_graph(seed: int, max_nodes: int = 12, back: float = 0.3) -> Dependen
 
 
 @pytest.mark.parametrize("block", range(4))
-def test_the_dictionary_programme_agrees_with_brute_force_on_fixed_random_graphs(block):
+def test_both_forms_agree_with_brute_force_on_fixed_random_graphs(block):
     for seed in range(block * 150, block * 150 + 150):
         g = _random_graph(seed)
         checked(g)
@@ -707,7 +791,7 @@ def test_the_dictionary_programme_agrees_with_brute_force_on_fixed_random_graphs
         checked(g, random.Random(seed).sample(services, len(services) // 2))
 
 
-def test_the_dictionary_programme_agrees_with_brute_force_on_larger_random_graphs():
+def test_both_forms_agree_with_brute_force_on_larger_random_graphs():
     for seed in range(1000, 1040):
         checked(_random_graph(seed, max_nodes=30, back=0.15))
 
