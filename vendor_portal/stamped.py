@@ -25,8 +25,7 @@ class StampedResults:
 
     def __init__(self, stamp_of: Callable[[Session], Any]) -> None:
         self._stamp_of = stamp_of
-        self._results: dict[tuple[Any, ...], tuple[Any, Any]] = {}
-        self._lock = threading.Lock()
+        self._results = Kept(self.SIZE)  # key -> (stamp, result)
 
     def get(
         self,
@@ -43,11 +42,7 @@ class StampedResults:
         if found is not None and found[0] == stamp:
             return found[1]
         result = compute()
-        with self._lock:  # gthread workers: one writer at a time
-            self._results.pop(key, None)
-            while len(self._results) >= self.SIZE:
-                self._results.pop(next(iter(self._results)))
-            self._results[key] = (stamp, result)
+        self._results.put(key, (stamp, result))
         return result
 
     def total(
@@ -63,8 +58,10 @@ class StampedResults:
 
 class Kept:
     """The most recently used `size` values by key, safe to share between threads (gthread
-    workers): what a page keeps with the stamps or objects it is valid for, which the caller
-    checks. Values are shared between requests: read only."""
+    workers): every per-process cache keeps its values in one (rendered pages, stamped results,
+    scorecard figures, task lists, loaded graphs, fallback registers), with the stamps or
+    objects they are valid for, which the caller checks. Values are shared between requests:
+    read only."""
 
     def __init__(self, size: int) -> None:
         self.size = size
@@ -84,3 +81,7 @@ class Kept:
             self._entries.move_to_end(key)
             while len(self._entries) > self.size:
                 self._entries.popitem(last=False)
+
+    def clear(self) -> None:
+        with self._lock:
+            self._entries.clear()

@@ -7,8 +7,6 @@ the same edge (see domain/fallbacks.py). Services flush; the request or CLI comm
 
 from __future__ import annotations
 
-import threading
-from collections import OrderedDict
 from dataclasses import dataclass
 from datetime import date
 from typing import Any
@@ -21,6 +19,7 @@ from vendor_portal.graph.domain import fallbacks as domain
 from vendor_portal.graph.domain.fallbacks import Entry
 from vendor_portal.graph.domain.model import NodeKind
 from vendor_portal.graph.models import GraphEdge, GraphNode, RegionRisk
+from vendor_portal.stamped import Kept
 
 
 @dataclass(frozen=True)
@@ -32,8 +31,7 @@ class Register:
 
 # Registers computed per graph version, ratings and day: the home page and the register page
 # ask for the same one, and a large map takes seconds to analyse.
-_computed: OrderedDict[tuple[Any, ...], list[Entry]] = OrderedDict()
-_computed_lock = threading.Lock()
+_computed = Kept(4)
 
 
 def register(
@@ -59,25 +57,14 @@ def register(
     count, latest = session.execute(
         select(func.count(RegionRisk.id), func.max(RegionRisk.updated_at))
     ).one()
-    key = (
-        current.token,
-        current.version,
-        current.updated_at.isoformat(),
-        count,
-        latest.isoformat() if latest else None,
-        today,
-    )
-    with _computed_lock:
-        found = _computed.get(key)
+    key = (*services.cache_key(current), count, latest.isoformat() if latest else None, today)
+    found = _computed.get(key)
     if found is None and not compute:
         return None
     if found is None:
         graph = services.load_graph(session, current)
         found = domain.register(graph, regions.rating_book(session), today)
-        with _computed_lock:
-            _computed[key] = found
-            while len(_computed) > 4:
-                _computed.popitem(last=False)
+        _computed.put(key, found)
     return Register(found, current.version, today)
 
 

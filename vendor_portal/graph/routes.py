@@ -72,6 +72,7 @@ from vendor_portal.graph.tables import (
 from vendor_portal.home.tasks import Task, change_stamp, task_provider
 from vendor_portal.navigation import nav_item
 from vendor_portal.security import Role, has_permission, permission_required
+from vendor_portal.stamped import Kept
 from vendor_portal.tables import (
     BadTableRequest,
     Page,
@@ -122,7 +123,7 @@ def _key_to_id(keys: Iterable[str] | None = None) -> dict[str, int]:
 # The map page's content as rendered, per graph version, risk ratings, query string, role and
 # application root: all it shows is stored per graph version and ratings (the SPOF analysis,
 # the map), or read from the analysis rows of the version.
-_pages = services.KeptPerVersion()
+_pages = Kept(64)
 
 
 @bp.get("/")

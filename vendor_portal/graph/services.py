@@ -14,9 +14,7 @@ from __future__ import annotations
 import hashlib
 import itertools
 import json
-import threading
 import uuid
-from collections import OrderedDict
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -51,6 +49,7 @@ from vendor_portal.graph.models import (
     GraphState,
     RegionRisk,
 )
+from vendor_portal.stamped import Kept
 from vendor_portal.vendors.domain import country_name
 from vendor_portal.vendors.models import Vendor, VendorService
 
@@ -467,8 +466,7 @@ def _nodes_with_manual_edges(session: Session) -> set[int]:
 
 # --- loading into the engine ---------------------------------------------------------------------
 
-_loaded: OrderedDict[tuple[str, int, str], DependencyGraph] = OrderedDict()
-_loaded_lock = threading.Lock()
+_loaded = Kept(4)  # graph version (cache_key) -> DependencyGraph
 
 
 def cache_key(current: GraphState) -> tuple[str, int, str]:
@@ -483,16 +481,11 @@ def load_graph(session: Session, current: GraphState | None = None) -> Dependenc
     """The stored graph as the engine sees it, kept in memory per graph version."""
     current = current or ensure_current(session)
     key = cache_key(current)
-    with _loaded_lock:
-        found = _loaded.get(key)
-        if found is not None:
-            _loaded.move_to_end(key)
-            return found
+    found = _loaded.get(key)
+    if found is not None:
+        return found
     graph = _read_graph(session)
-    with _loaded_lock:
-        _loaded[key] = graph
-        while len(_loaded) > 4:
-            _loaded.popitem(last=False)
+    _loaded.put(key, graph)
     return graph
 
 
@@ -688,34 +681,12 @@ def _cached(
     return payload, current
 
 
-class KeptPerVersion:
-    """Stored results of a graph version as read back from the database, decoded, kept in
-    this process (the most recently used few): what is stored for a graph version never
-    changes, so a result read once is the one every later read would return. Keyed by the
-    graph version as load_graph keys it (token, version and time of the change). Values are
-    shared between requests: read only."""
-
-    SIZE = 64
-
-    def __init__(self) -> None:
-        self._entries: OrderedDict[tuple[Any, ...], Any] = OrderedDict()
-        self._lock = threading.Lock()
-
-    def get(self, key: tuple[Any, ...]) -> Any:
-        with self._lock:
-            found = self._entries.get(key)
-            if found is not None:
-                self._entries.move_to_end(key)
-            return found
-
-    def put(self, key: tuple[Any, ...], value: Any) -> None:
-        with self._lock:
-            self._entries[key] = value
-            while len(self._entries) > self.SIZE:
-                self._entries.popitem(last=False)
-
-
-_read_back = KeptPerVersion()
+# Stored results of a graph version as read back from the database, decoded, kept in this
+# process (the most recently used few): what is stored for a graph version never changes, so a
+# result read once is the one every later read would return. Keyed by the graph version as
+# load_graph keys it (token, version and time of the change). Shared between requests: read
+# only.
+_read_back = Kept(64)
 
 
 def _drop_older_results(session: Session, current: GraphState) -> None:
@@ -746,7 +717,7 @@ def spof_summary(
 ) -> tuple[dict[str, Any], GraphState]:
     """Ensure the SPOF analysis of the current graph version is stored, computing it the first
     time; its overall counts (`services`, `with_spofs`, `down`, `needing`: with SPOFs or gaps),
-    shared between requests (see KeptPerVersion): read only."""
+    shared between requests (see _read_back): read only."""
     current = current or ensure_current(session)
     name = f"{SPOF_ROWS}/{RESULT_FORMAT}"
     kept_as = ("result", name, *cache_key(current))
@@ -865,7 +836,7 @@ def service_entry(
     session: Session, key: str, current: GraphState | None = None
 ) -> dict[str, Any] | None:
     """One business service node's entry of the SPOF document; None when it has none. The
-    entry is shared between requests (see KeptPerVersion): read only."""
+    entry is shared between requests (see _read_back): read only."""
     current = current or ensure_current(session)
     kept_as = ("service", key, RESULT_FORMAT, *cache_key(current))
     kept = _read_back.get(kept_as)

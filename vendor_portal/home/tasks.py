@@ -8,8 +8,6 @@ the clock alone, such as a deadline passing). The page says when the list was ga
 
 from __future__ import annotations
 
-import threading
-from collections import OrderedDict
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
@@ -21,6 +19,7 @@ from sqlalchemy.orm import Session
 
 from vendor_portal.audit.models import AuditEntry
 from vendor_portal.db import utcnow
+from vendor_portal.stamped import Kept
 
 
 @dataclass(frozen=True)
@@ -58,24 +57,14 @@ class _Cache:
     what it was gathered for."""
 
     def __init__(self, size: int) -> None:
-        self.size = size
-        self.lock = threading.Lock()
-        self.entries: OrderedDict[Any, tuple[Any, Gathered]] = OrderedDict()
+        self._kept = Kept(size)  # who -> (stamp, value)
 
     def get(self, who: Any, stamp: Any) -> Gathered | None:
-        with self.lock:
-            found = self.entries.get(who)
-            if found is None or found[0] != stamp:
-                return None
-            self.entries.move_to_end(who)
-            return found[1]
+        found = self._kept.get(who)
+        return None if found is None or found[0] != stamp else found[1]
 
     def put(self, who: Any, stamp: Any, value: Gathered) -> None:
-        with self.lock:
-            self.entries[who] = (stamp, value)
-            self.entries.move_to_end(who)
-            while len(self.entries) > self.size:
-                self.entries.popitem(last=False)
+        self._kept.put(who, (stamp, value))
 
 
 def change_stamp(session: Session) -> int:

@@ -384,7 +384,7 @@ class ScorecardCache:
     SIZE = 1024
 
     def __init__(self) -> None:
-        self._entries: dict[tuple[Any, ...], tuple[tuple[Any, ...], ScorecardFigures]] = {}
+        self._entries = stamped.Kept(self.SIZE)  # key -> (stamps, figures)
 
     def get(
         self, key: tuple[Any, ...], stamps: tuple[Any, ...], now_ns: int
@@ -395,10 +395,7 @@ class ScorecardCache:
         return entry[1]
 
     def put(self, key: tuple[Any, ...], stamps: tuple[Any, ...], figures: ScorecardFigures) -> None:
-        self._entries.pop(key, None)
-        while len(self._entries) >= self.SIZE:
-            self._entries.pop(next(iter(self._entries)))
-        self._entries[key] = (stamps, figures)
+        self._entries.put(key, (stamps, figures))
 
 
 def _scorecard_kpis(session: Session, vendor: Vendor) -> list[Kpi]:

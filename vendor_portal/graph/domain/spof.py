@@ -416,7 +416,6 @@ class _Plan:
         services: Sequence[int],
         thresholds: Sequence[float | None] | None = None,
     ) -> None:
-        self.graph = graph
         if thresholds is None:
             thresholds = [graph.threshold(s) for s in services]
         values = sorted(set(thresholds), key=_threshold_order)
